@@ -1,0 +1,43 @@
+# Two commands do all the set-up: `make report` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+GEMEENTE ?= Herenthout
+REFERENTIE ?= ISOM
+
+.PHONY: env test report bench data fetch lint clean
+
+# The environment: a virtualenv with the package (editable) and its test tools.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+env: $(STAMP)
+
+test: env
+	$(BIN)/ruff check lsbanalysis tests
+	$(BIN)/python -m pytest
+
+report: env
+	$(BIN)/lsb report --gemeente $(GEMEENTE) --referentie $(REFERENTIE)
+
+bench: env
+	$(BIN)/python -m lsbanalysis.bench
+
+# Rebuild the embedded store from the local mirror of the official files.
+data: env
+	$(BIN)/lsb data build --raw $${LSB_DATA_MIRROR:-../shared/data}
+
+fetch: env
+	$(BIN)/lsb data fetch
+
+lint: env
+	$(BIN)/ruff check lsbanalysis tests
+	$(BIN)/ruff format --check lsbanalysis tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

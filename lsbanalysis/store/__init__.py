@@ -1,0 +1,1 @@
+"""The processed store: tidy observations, geography, boundaries and their provenance."""
