@@ -1,0 +1,543 @@
+"""Compare a municipality with its reference group and with the arrondissement, province and
+Flemish Region — statistically right aggregation, ranks, differences and trends.
+
+Aggregation rules (see the catalogue): counts are summed; rates and shares of a group are the
+ratio of summed numerators and denominators, never the mean of member rates; medians and other
+published, non-additive values exist only where the publisher gives them (benchmark rows), so a
+group of municipalities has no median. Benchmarks use the arrondissement, province and region of
+the target *in the municipal geography of the source year*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from lsbanalysis.catalogue import Catalogue, Indicator, load_catalogue
+from lsbanalysis.errors import LsbError
+from lsbanalysis.groups import CURRENT_GEOGRAPHY, ReferenceGroup, resolve_group
+from lsbanalysis.indicators import indicator_rows
+from lsbanalysis.names import Municipality
+
+ENTITY_TYPES = ("municipality", "reference_group", "arrondissement", "province", "region")
+BENCHMARK_LEVELS = ("arrondissement", "province", "region")
+GEO_VERSIONS = ("1977", "2019", "2025")
+NOT_AVAILABLE = "not_available"  # no value can be computed correctly (e.g. median of a group)
+INCOMPLETE = "incomplete"  # a member's value is unpublished, so the aggregate is not computed
+
+
+class YearError(LsbError):
+    """A year an indicator (or every indicator) does not have."""
+
+
+class UnknownIndicatorError(LsbError):
+    pass
+
+
+class Engine:
+    """Per dataset: the base indicator table, benchmarks and geography maps, computed once."""
+
+    def __init__(self, ds, catalogue: Catalogue | None = None) -> None:
+        self.ds = ds
+        self.catalogue = catalogue or load_catalogue()
+        rows = indicator_rows(self.catalogue, ds.observations)
+        for col in ("indicator", "source", "geo_version", "nis", "level", "period", "status"):
+            rows[col] = rows[col].to_numpy(dtype=object)
+        self.rows = rows
+        geo = ds.geography
+        munis = geo[geo["level"] == "municipality"]
+        self.municipalities = {v: g.set_index("nis") for v, g in munis.groupby("geo_version")}
+        # Which municipalities of an older geography make up a current one.
+        self.predecessors: dict[tuple[str, str], dict[str, list[str]]] = {}
+        for (gfrom, gto), part in ds.crosswalk.groupby(["geo_from", "geo_to"]):
+            by_new = part.groupby("nis_to")["nis_from"].apply(list)
+            self.predecessors[(gfrom, gto)] = by_new.to_dict()
+        # Integer-coded arrays and row positions per unit, for fast comparisons.
+        base = [i for i in self.catalogue if i.method in ("value", "ratio", "rate")]
+        self.indicator_ids = np.array([i.id for i in base], dtype=object)
+        self.indicator_code = {iid: k for k, iid in enumerate(self.indicator_ids)}
+        codes = {"sum": 0, "ratio_of_sums": 1, "derived_ratio": 1, "published": 2}
+        self.aggregation_code = np.array([codes[i.aggregation] for i in base])
+        self.is_ratio = self.aggregation_code == 1
+        self.derived_ratio = np.array([i.aggregation == "derived_ratio" for i in base])
+        self.scale = np.array([i.scale for i in base], dtype=float)
+        self.arrays = {
+            "ind": rows["indicator"].map(self.indicator_code).to_numpy(dtype=np.int64),
+            "year": rows["year"].to_numpy(dtype=np.int64),
+            "value": rows["value"].to_numpy(dtype=float),
+            "num": rows["num"].to_numpy(dtype=float),
+            "den": rows["den"].to_numpy(dtype=float),
+            "status": rows["status"].to_numpy(dtype=object),
+            "source": rows["source"].to_numpy(dtype=object),
+        }
+        mun_rows = rows[rows["level"] == "municipality"]
+        self.unit_rows = {
+            key: mun_rows.index.to_numpy()[idx]
+            for key, idx in mun_rows.groupby(["geo_version", "nis"], sort=False).indices.items()
+        }
+        self.benchmarks = self._benchmarks(rows)
+        self._bench_by_entity = {
+            key: part for key, part in self.benchmarks.groupby(["geo_version", "entity"])
+        }
+
+    # -- geography -------------------------------------------------------------------------
+
+    def units(self, nis: str, version: str) -> list[str]:
+        """Codes in geography ``version`` that together form current municipality ``nis``."""
+        if version not in self.municipalities:
+            return []
+        if version == CURRENT_GEOGRAPHY:
+            return [nis] if nis in self.municipalities[version].index else []
+        if version == "2019":
+            pred = self.predecessors.get(("2019", CURRENT_GEOGRAPHY), {}).get(nis)
+            if pred:
+                return sorted(pred)
+            return [nis] if nis in self.municipalities["2019"].index else []
+        # 1977: through 2019 where a 1977→2019 crosswalk exists, else the same code.
+        out: list[str] = []
+        for code in self.units(nis, "2019"):
+            pred = self.predecessors.get(("1977", "2019"), {}).get(code)
+            if pred:
+                out += pred
+            elif code in self.municipalities["1977"].index:
+                out.append(code)
+            else:
+                return []  # a 2019 merger without a known composition: not comparable
+        return sorted(out)
+
+    def parents(self, nis: str, version: str) -> dict[str, str | None]:
+        units = self.units(nis, version)
+        if not units:
+            return {}
+        row = self.municipalities[version].loc[units[0]]
+        return {lvl: (row[lvl] if isinstance(row[lvl], str) and row[lvl] else None)
+                for lvl in BENCHMARK_LEVELS}
+
+    def members_of(self, level: str, code: str, version: str) -> list[str]:
+        munis = self.municipalities[version]
+        return munis.index[munis[level] == code].tolist()
+
+    def years(self, indicator: Indicator) -> dict[int, str]:
+        """Years (→ source) an indicator has, derived indicators included."""
+        if indicator.method == "change":
+            base = self.years(self.catalogue[indicator.base])
+            return {y: s for y, s in base.items() if y - indicator.lag in base}
+        if indicator.method == "quotient":
+            a = self.years(self.catalogue[indicator.numerator_indicator])
+            b = self.years(self.catalogue[indicator.denominator_indicator])
+            return {y: f"{a[y]}+{b[y]}" for y in a if y in b}
+        part = self.rows.loc[self.rows["indicator"] == indicator.id, ["year", "source"]]
+        return dict(zip(part["year"], part["source"], strict=False))
+
+    # -- benchmarks ------------------------------------------------------------------------
+
+    def _benchmarks(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Arrondissement, province and region values of every base indicator and year.
+
+        Published rows are used where the source has them; otherwise additive indicators are
+        summed from the municipalities (unpublished members left out and named in the note);
+        non-additive ones (medians) are not available.
+        """
+        spec = {i.id: i for i in self.catalogue}
+        published = rows[rows["level"].isin(BENCHMARK_LEVELS)]
+        pub = pd.DataFrame({
+            "indicator": published["indicator"], "year": published["year"],
+            "geo_version": published["geo_version"], "entity": published["nis"],
+            "entity_type": published["level"], "value": published["value"],
+            "status": published["status"], "source": published["source"], "note": "",
+        })
+        additive = [i for i, s in spec.items() if s.aggregation != "published"]
+        mun = rows[(rows["level"] == "municipality") & rows["indicator"].isin(additive)]
+        parts = []
+        parents = pd.concat(
+            [g[list(BENCHMARK_LEVELS)].assign(geo_version=v) for v, g in
+             self.municipalities.items()]
+        ).reset_index()
+        mun = mun.merge(parents, on=["geo_version", "nis"], how="inner")
+        ratio = mun["indicator"].map(
+            {k: s.aggregation in ("ratio_of_sums", "derived_ratio") for k, s in spec.items()}
+        ).astype(bool)
+        usable = mun["num"].notna() & (mun["den"].notna() | ~ratio)
+        mun = mun.assign(num_u=mun["num"].where(usable), den_u=mun["den"].where(usable),
+                         usable=usable)
+        for level in BENCHMARK_LEVELS:
+            m = mun[mun[level].notna()]
+            keys = ["indicator", "year", "geo_version", level]
+            agg = m.groupby(keys, sort=False).agg(
+                num=("num_u", "sum"), den=("den_u", "sum"), n=("usable", "size"),
+                n_usable=("usable", "sum"), source=("source", "first")).reset_index()
+            lack = m[~m["usable"]].groupby(keys)["nis"].agg(lambda s: sorted(set(s)))
+            agg = agg.merge(lack.rename("lacking"), left_on=keys, right_index=True, how="left")
+            scale = agg["indicator"].map({k: s.scale for k, s in spec.items()})
+            is_ratio = agg["indicator"].map(
+                {k: s.aggregation in ("ratio_of_sums", "derived_ratio") for k, s in
+                 spec.items()}).astype(bool)
+            value = np.where(is_ratio, scale * agg["num"] / agg["den"].where(agg["den"] != 0),
+                             agg["num"])
+            ok = agg["n_usable"] > 0
+            note = np.where(agg["lacking"].isna(), "berekend als som van de gemeenten", "")
+            note = [
+                n if isinstance(lack_, float) else
+                "berekend zonder " + ", ".join(self.ds.name_of(c) for c in lack_[:5])
+                + (" e.a." if len(lack_) > 5 else "") + " (geen gepubliceerde waarde)"
+                for n, lack_ in zip(note, agg["lacking"], strict=True)
+            ]
+            parts.append(pd.DataFrame({
+                "indicator": agg["indicator"], "year": agg["year"],
+                "geo_version": agg["geo_version"], "entity": agg[level], "entity_type": level,
+                "value": np.where(ok, value, np.nan),
+                "status": np.where(ok, "ok", INCOMPLETE), "source": agg["source"],
+                "note": note,
+            }))
+        # Published first, so it wins over the computed one.
+        out = pd.concat([pub, *parts], ignore_index=True)
+        out = out.drop_duplicates(["indicator", "year", "geo_version", "entity", "entity_type"])
+        return out.reset_index(drop=True)
+
+    def benchmark_rows(self, target: Municipality) -> pd.DataFrame:
+        parts = []
+        for version in GEO_VERSIONS:
+            for level, code in self.parents(target.nis, version).items():
+                part = self._bench_by_entity.get((version, code))
+                if code is not None and part is not None:
+                    parts.append(part[part["entity_type"] == level])
+        if not parts:
+            return self.benchmarks.iloc[0:0]
+        out = pd.concat(parts, ignore_index=True)
+        # Only the years each geography is used for: a year comes from one source/geography.
+        return out
+
+
+@dataclass
+class Comparison:
+    """The result of :func:`compare`: tidy tables and the findings."""
+
+    target: Municipality
+    group: ReferenceGroup
+    table: pd.DataFrame  # one row per indicator and entity, at the chosen year
+    history: pd.DataFrame  # the same over all years (trends)
+    indicators: list[Indicator]
+    notes: list[str] = field(default_factory=list)
+    catalogue: Catalogue = field(default_factory=load_catalogue, repr=False)
+    engine: Engine | None = field(default=None, repr=False)
+
+    @cached_property
+    def summary(self) -> pd.DataFrame:
+        """One row per indicator: target, group, benchmarks, rank, differences and trend."""
+        return summarise(self)
+
+    @cached_property
+    def findings(self):
+        from lsbanalysis.findings import make_findings
+
+        return make_findings(self)
+
+    def to_csv(self, path_or_buf=None, **kwargs):
+        return csv_table(self).to_csv(path_or_buf, index=False, **kwargs)
+
+    def to_json(self) -> dict:
+        return {
+            "gemeente": {"nis": self.target.nis, "naam": self.target.name},
+            "referentie": {"id": self.group.id, "label": self.group.label,
+                           "leden": self.group.codes},
+            "observaties": csv_table(self).replace({np.nan: None}).to_dict(orient="records"),
+            "vaststellingen": [f.as_dict() for f in self.findings],
+            "opmerkingen": self.notes,
+        }
+
+
+CSV_COLUMNS = ["indicator", "period", "entity", "entity_type", "value", "role", "name", "label",
+               "unit", "status", "rank", "rank_of", "source", "note"]
+
+
+def csv_table(comparison: Comparison) -> pd.DataFrame:
+    """The stable machine-readable contract: indicator, period, entity, entity_type, value, …"""
+    return comparison.table[CSV_COLUMNS]
+
+
+def _aggregate(engine: Engine, inds: list[Indicator], group: ReferenceGroup,
+               target: Municipality) -> pd.DataFrame:
+    """Values of the target, every member and the group aggregate, for every year.
+
+    Works on integer keys with numpy (bincount) rather than pandas groupby: this runs once per
+    comparison and must stay fast enough to compare every municipality in Flanders.
+    """
+    arr = engine.arrays
+    spec = {i.id: i for i in inds if i.method in ("value", "ratio", "rate")}
+    wanted = np.zeros(len(engine.indicator_ids), dtype=bool)
+    wanted[[engine.indicator_code[i] for i in spec if i in engine.indicator_code]] = True
+    members = list(group.members)
+    pos_parts, owner_parts = [], []
+    for j, m in enumerate(members):
+        for version in GEO_VERSIONS:
+            for unit in engine.units(m.nis, version):
+                idx = engine.unit_rows.get((version, unit))
+                if idx is not None:
+                    pos_parts.append(idx)
+                    owner_parts.append(np.full(len(idx), j))
+    cols = ["indicator", "year", "entity", "entity_type", "role", "value", "status", "source",
+            "note"]
+    if not pos_parts:
+        return pd.DataFrame(columns=cols)
+    pos = np.concatenate(pos_parts)
+    owner = np.concatenate(owner_parts)
+    keep = wanted[arr["ind"][pos]]
+    pos, owner = pos[keep], owner[keep]
+    ind, year = arr["ind"][pos], arr["year"][pos]
+    num, den = arr["num"][pos], arr["den"][pos]
+    is_ratio = engine.is_ratio[ind]
+    usable = ~np.isnan(num) & (~np.isnan(den) | ~is_ratio)
+    num_u, den_u = np.where(usable, num, 0.0), np.where(usable, den, 0.0)
+    m = len(members)
+    iy = ind.astype(np.int64) * 10_000 + year
+
+    def reduce(key):
+        uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+        return (uniq, first, np.bincount(inv), np.bincount(inv, usable),
+                np.bincount(inv, num_u), np.bincount(inv, den_u))
+
+    # Members: the published value, or the sum over their predecessors after a merger.
+    mk, mfirst, mn, mnu, mnum, mden = reduce(iy * m + owner)
+    # Group aggregate over every unit of every member; complete only if every member has rows.
+    gk, gfirst, gn, gnu, gnum, gden = reduce(iy)
+    members_per_group = np.bincount(np.searchsorted(gk, mk // m), minlength=len(gk))
+
+    def frame(keys_iy, first, n, nu, snum, sden, complete_members, entity, role, etype):
+        ind_k = (keys_iy // 10_000).astype(int)
+        agg = engine.aggregation_code[ind_k]  # 0 sum, 1 ratio, 2 published
+        scale = engine.scale[ind_k]
+        single = (n == 1) & (role != "aggregate")
+        summed = np.where(agg == 1, scale * snum / np.where(sden != 0, sden, np.nan), snum)
+        complete = (nu == n) & complete_members
+        value = np.where(single, arr["value"][pos][first],
+                         np.where((agg != 2) & complete, summed, np.nan))
+        status = np.where(single, arr["status"][pos][first],
+                          np.where(agg == 2, NOT_AVAILABLE, np.where(complete, "ok", INCOMPLETE)))
+        out = pd.DataFrame({
+            "indicator": engine.indicator_ids[ind_k], "year": keys_iy % 10_000,
+            "entity": entity, "entity_type": etype, "role": role, "value": value,
+            "status": status, "source": arr["source"][pos][first], "agg": agg,
+            "single": single,
+        })
+        return out
+
+    codes = np.array([x.nis for x in members], dtype=object)
+    roles = np.where(codes == target.nis, "target", "member")
+    mem = frame(mk // m, mfirst, mn, mnu, mnum, mden, True, codes[mk % m], roles[mk % m],
+                "municipality")
+    grp = frame(gk, gfirst, gn, gnu, gnum, gden, members_per_group == m, group.id,
+                "aggregate", "reference_group")
+    out = pd.concat([mem, grp], ignore_index=True)
+    note = np.full(len(out), "", dtype=object)
+    ok = out["status"].to_numpy() == "ok"
+    is_group = out["role"].to_numpy() == "aggregate"
+    agg = out["agg"].to_numpy()
+    ratio_ids = np.array([engine.indicator_ids[i] for i in range(len(engine.indicator_ids))])
+    derived = np.isin(out["indicator"].to_numpy(), ratio_ids[engine.derived_ratio])
+    note[ok & is_group & (agg == 1)] = "verhouding van de sommen"
+    note[ok & is_group & (agg == 1) & derived] = (
+        "verhouding van de sommen, met afgeleide noemers (benadering)")
+    note[ok & is_group & (agg == 0)] = "som van de leden"
+    note[ok & ~is_group & ~out["single"].to_numpy()] = (
+        "som van de gemeenten die in deze gemeente zijn opgegaan")
+    note[out["status"].to_numpy() == NOT_AVAILABLE] = (
+        "niet berekenbaar uit de waarden van de gemeenten (bv. een mediaan)")
+    note[out["status"].to_numpy() == INCOMPLETE] = "niet berekend: waarde van een lid ontbreekt"
+    out["note"] = note
+    bench = engine.benchmark_rows(target)
+    bench = bench[bench["indicator"].isin(list(spec))].assign(role="benchmark")
+    return pd.concat([out[cols], bench[cols]], ignore_index=True)
+
+
+def _derived(inds: list[Indicator], base: pd.DataFrame) -> pd.DataFrame:
+    """Change and quotient indicators from aggregated base values (one join per kind)."""
+    keys = ["entity", "entity_type", "role"]
+    cols = ["value", "status", "source", "note"]
+    parts = []
+    changes = pd.DataFrame([(i.id, i.base, i.lag) for i in inds if i.method == "change"],
+                           columns=["derived", "indicator", "lag"])
+    if len(changes):
+        cur = base.merge(changes, on="indicator")
+        prev = base[["indicator", "year", *keys, *cols]].rename(columns={"year": "year_prev"})
+        cur["year_prev"] = cur["year"] - cur["lag"]
+        m = cur.merge(prev, on=["indicator", "year_prev", *keys], suffixes=("", "_b"))
+        m["value"] = (m["value"] / m["value_b"] - 1) * 100
+        parts.append(m)
+    quotients = pd.DataFrame(
+        [(i.id, i.numerator_indicator, i.denominator_indicator) for i in inds
+         if i.method == "quotient"], columns=["derived", "indicator", "indicator_b"])
+    if len(quotients):
+        cur = base.merge(quotients, on="indicator")
+        other = base[["indicator", "year", *keys, *cols]].rename(
+            columns={"indicator": "indicator_b"})
+        m = cur.merge(other, on=["indicator_b", "year", *keys], suffixes=("", "_b"))
+        m["value"] = m["value"] / m["value_b"]
+        m["source"] = m["source"] + "+" + m["source_b"]
+        parts.append(m)
+    if not parts:
+        return base.iloc[0:0]
+    m = pd.concat(parts, ignore_index=True)
+    ok = m["status"].eq("ok") & m["status_b"].eq("ok")
+    status = np.where(ok, "ok", np.where(m["status"].ne("ok"), m["status"], m["status_b"]))
+    return pd.DataFrame({
+        "indicator": m["derived"], "year": m["year"], "entity": m["entity"],
+        "entity_type": m["entity_type"], "role": m["role"],
+        "value": np.where(ok, m["value"], np.nan), "status": status, "source": m["source"],
+        "note": np.where(m["note"] != "", m["note"], m["note_b"]),
+    })
+
+
+def _needed(catalogue: Catalogue, inds: list[Indicator]) -> list[Indicator]:
+    """The indicators plus every base indicator a derived one is built from."""
+    out = {i.id: i for i in inds}
+    for ind in inds:
+        for ref in (ind.base, ind.numerator_indicator, ind.denominator_indicator):
+            if ref:
+                out.update({r.id: r for r in _needed(catalogue, [catalogue[ref]])})
+    return list(out.values())
+
+
+def _rank(history: pd.DataFrame) -> pd.DataFrame:
+    """Rank of each municipality (1 = highest value) within the group, ties share a rank."""
+    mun = history["entity_type"].eq("municipality") & history["status"].eq("ok")
+    ranked = history.loc[mun].groupby(["indicator", "year"])["value"]
+    history["rank"] = ranked.rank(ascending=False, method="min")
+    history["rank_of"] = ranked.transform("count")
+    history.loc[~mun, ["rank", "rank_of"]] = np.nan
+    return history
+
+
+def compare(
+    ds,
+    gemeente: str | int | Municipality,
+    reference: str | Sequence[str] = "ISOM",
+    year: int | None = None,
+    indicators: Sequence[str] | None = None,
+) -> Comparison:
+    """Compare ``gemeente`` with a reference group and the benchmarks.
+
+    ``year`` defaults to the latest year each indicator has for the municipality. With an
+    explicit year, indicators without that year are left out and named in ``notes``.
+    """
+    engine: Engine = ds.engine
+    cat = engine.catalogue
+    target = gemeente if isinstance(gemeente, Municipality) else ds.municipality(gemeente)
+    if target.geo_version != CURRENT_GEOGRAPHY:
+        successors = engine.predecessors.get(("2019", CURRENT_GEOGRAPHY), {})
+        now = [to for to, froms in successors.items() if target.nis in froms]
+        hint = f" Ze maakt nu deel uit van {ds.name_of(now[0])} ({now[0]})." if now else ""
+        raise LsbError(
+            f"{target.name} ({target.nis}) bestaat niet meer in de gemeentelijke indeling "
+            f"{CURRENT_GEOGRAPHY}.{hint}"
+        )
+    try:
+        chosen = [cat[i] for i in indicators] if indicators else list(cat)
+    except KeyError as exc:
+        raise UnknownIndicatorError(exc.args[0]) from None
+    group = resolve_group(ds, target, reference)
+    needed = _needed(cat, chosen)
+    base = _aggregate(engine, needed, group, target)
+    history = pd.concat([base, _derived(needed, base)], ignore_index=True)
+    wanted = {i.id for i in chosen}
+    history = history[history["indicator"].isin(wanted)].copy()
+    history = _rank(history)
+    notes: list[str] = []
+    target_rows = history[history["role"] == "target"]
+    years_of = target_rows.groupby("indicator")["year"].apply(lambda s: sorted(set(s))).to_dict()
+    pick: dict[str, int] = {}
+    for ind in chosen:
+        years = years_of.get(ind.id, [])
+        if not years:
+            notes.append(f"{ind.short}: geen gegevens voor {target.name}.")
+            continue
+        if year is None:
+            pick[ind.id] = years[-1]
+        elif year in years:
+            pick[ind.id] = year
+        else:
+            notes.append(f"{ind.short}: geen gegevens voor {year} (wel {_span(years)}).")
+    if not pick:
+        all_years = sorted({y for ys in years_of.values() for y in ys})
+        what = chosen[0].short if len(chosen) == 1 else "geen enkele indicator"
+        raise YearError(
+            f"{what} heeft geen gegevens voor {year}; beschikbare jaren: {_span(all_years)}."
+        )
+    if year is not None and len(chosen) == 1 and chosen[0].id not in pick:
+        raise YearError(notes[-1])
+    chosen = [i for i in chosen if i.id in pick]
+    history = history[history["indicator"].isin(pick)]
+    history = _decorate(ds, history.copy(), cat, target, group)
+    table = history[history["year"] == history["indicator"].map(pick)].reset_index(drop=True)
+    return Comparison(target=target, group=group, table=table, history=history,
+                      indicators=chosen, notes=notes, catalogue=cat, engine=engine)
+
+
+def _span(years: list[int]) -> str:
+    if not years:
+        return "geen"
+    if years == list(range(years[0], years[-1] + 1)) and len(years) > 2:
+        return f"{years[0]}–{years[-1]}"
+    return ", ".join(map(str, years))
+
+
+def _decorate(ds, frame: pd.DataFrame, cat: Catalogue, target, group) -> pd.DataFrame:
+    """Add labels, names and the stable column order; sort for reading."""
+    role_order = {"target": 0, "member": 1, "aggregate": 2, "benchmark": 3}
+    level_order = {"municipality": 0, "reference_group": 1, "arrondissement": 2, "province": 3,
+                   "region": 4}
+    ind_order = {iid: n for n, iid in enumerate(cat.indicators)}
+    frame["period"] = frame["year"].astype(str)
+    names = {m.nis: m.name for m in group.members}
+    names[group.id] = group.label
+    ents = frame["entity"].unique()
+    names.update({e: ds.name_of(e) for e in ents if e not in names})
+    frame["name"] = frame["entity"].map(names)
+    frame["label"] = frame["indicator"].map({i.id: i.label for i in cat})
+    frame["unit"] = frame["indicator"].map({i.id: i.unit for i in cat})
+    frame["theme"] = frame["indicator"].map({i.id: i.theme for i in cat})
+    frame["_o"] = (frame["indicator"].map(ind_order) * 1000
+                   + frame["role"].map(role_order) * 10 + frame["entity_type"].map(level_order))
+    frame = frame.sort_values(["_o", "year", "entity"], kind="stable").drop(columns="_o")
+    return frame.reset_index(drop=True)
+
+
+def summarise(c: Comparison) -> pd.DataFrame:
+    """One row per indicator at its chosen year."""
+    t = c.table
+    recs = []
+    hist = c.history
+    for ind in c.indicators:
+        rows = t[t["indicator"] == ind.id]
+        if rows.empty:
+            continue
+
+        def val(role: str, etype: str | None = None, rows=rows):
+            r = rows[rows["role"].eq(role) & (rows["entity_type"].eq(etype) if etype else True)]
+            return (float(r["value"].iloc[0]), str(r["status"].iloc[0])) if len(r) else (
+                np.nan, "missing")
+
+        tv, ts = val("target")
+        gv, gs = val("aggregate")
+        av, _ = val("benchmark", "arrondissement")
+        pv, _ = val("benchmark", "province")
+        rv, _ = val("benchmark", "region")
+        trow = rows[rows["role"] == "target"].iloc[0]
+        th = hist[(hist["indicator"] == ind.id) & (hist["role"] == "target")
+                  & hist["status"].eq("ok")].sort_values("year")
+        first = th.iloc[0] if len(th) else None
+        recs.append({
+            "indicator": ind.id, "label": ind.label, "short": ind.short, "theme": ind.theme,
+            "unit": ind.unit, "period": trow["period"], "year": int(trow["year"]),
+            "target": tv, "target_status": ts, "group": gv, "group_status": gs,
+            "arrondissement": av, "province": pv, "region": rv,
+            "rank": trow["rank"], "rank_of": trow["rank_of"],
+            "diff_group": tv - gv, "diff_region": tv - rv, "diff_arrondissement": tv - av,
+            "first_year": int(first["year"]) if first is not None else np.nan,
+            "first_value": float(first["value"]) if first is not None else np.nan,
+            "source": trow["source"], "direction": ind.direction,
+        })
+    return pd.DataFrame(recs)
