@@ -81,10 +81,12 @@ def indicator_rows(catalogue: Catalogue, observations: pd.DataFrame) -> pd.DataF
     base = [i for i in catalogue if i.method in ("value", "ratio", "rate")]
     needed = {m for i in base for m in i.measures}
     by_source = obs.groupby("source", observed=True, sort=False).indices
-    measure = obs["measure"].astype(object).to_numpy()
+    measure = obs["measure"].astype("category")
+    wanted = np.flatnonzero(measure.cat.categories.isin(list(needed)))
+    codes = measure.cat.codes.to_numpy()
     wide: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
     for source, idx in by_source.items():
-        idx = idx[np.isin(measure[idx], list(needed))]
+        idx = idx[np.isin(codes[idx], wanted)]
         if len(idx):
             wide[str(source)] = _wide(obs, idx)
     available = sorted(wide)

@@ -1,0 +1,123 @@
+"""End to end on the embedded store (built from the official files): Herenthout vs ISOM."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import lsbanalysis
+from lsbanalysis.cli import main
+
+ISOM = {"13010", "13011", "13012", "13017", "13019", "13029", "13044"}
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return lsbanalysis.load()
+
+
+@pytest.fixture(scope="module")
+def comparison(ds):
+    return ds.compare("Herenthout", reference="ISOM")
+
+
+def row(c, indicator, role, entity_type=None):
+    t = c.table[(c.table["indicator"] == indicator) & (c.table["role"] == role)]
+    if entity_type:
+        t = t[t["entity_type"] == entity_type]
+    return t.iloc[0]
+
+
+def test_group_is_isom(comparison):
+    assert set(comparison.group.codes) == ISOM
+    assert comparison.target.nis == "13012"
+
+
+def test_jobseeker_rate_2024_rank_and_ratio_of_sums(comparison):
+    t = row(comparison, "werkzoekendengraad", "target")
+    assert (t["period"], t["value"]) == ("2024", pytest.approx(4.9))
+    # Herentals 6.8 and Olen 5.1 are higher; Lille shares Herenthout's 4.9 (tie, rank 3).
+    assert (t["rank"], t["rank_of"]) == (3, 7)
+    members = comparison.table[(comparison.table["indicator"] == "werkzoekendengraad")
+                               & (comparison.table["entity_type"] == "municipality")]
+    group = row(comparison, "werkzoekendengraad", "aggregate")
+    mean_of_rates = members["value"].mean()
+    assert group["value"] != pytest.approx(mean_of_rates, abs=1e-3)
+    assert 4.6 <= group["value"] <= 6.8
+
+
+def test_income_medians_use_published_benchmarks(comparison):
+    assert row(comparison, "inkomen_mediaan_aangifte", "target")["value"] == 30_024
+    assert row(comparison, "inkomen_mediaan_aangifte", "benchmark", "arrondissement")[
+        "value"] == 30_743
+    assert row(comparison, "inkomen_mediaan_aangifte", "benchmark", "region")["value"] == 30_106
+    assert row(comparison, "inkomen_mediaan_aangifte", "aggregate")["status"] == "not_available"
+
+
+def test_band_share_and_finding(comparison):
+    share = row(comparison, "aangiften_20k_30k_pct", "target")["value"]
+    assert share == pytest.approx(100 * 1425 / 5710)
+    band = next(f for f in comparison.findings if f.kind == "band")
+    assert band.text.startswith("De aangiften met een netto belastbaar inkomen tussen 20.001 en "
+                                "30.000 € komen in Herenthout het vaakst voor (25,0 %")
+    assert "hoger dan in het arrondissement Turnhout (23,0 %)" in band.text
+
+
+def test_house_prices_2024(comparison):
+    t = row(comparison, "mediaanprijs_huizen", "target")
+    assert (t["period"], t["value"]) == ("2024", 349_000)
+    assert row(comparison, "verkopen_huizen", "target")["value"] == 71
+    texts = [f.text for f in comparison.findings if f.kind == "arrondissement_rank"]
+    assert any("arrondissement Turnhout" in t for t in texts)
+
+
+def test_every_finding_has_numbers_year_and_source(comparison):
+    assert len(comparison.findings) > 20
+    for f in comparison.findings:
+        assert f.source and f.period.isdigit()
+        assert any(ch.isdigit() for ch in f.text)
+
+
+def test_another_municipality_and_group(ds):
+    c = ds.compare("Geel", reference="buren")
+    assert c.target.nis == "13008"
+    assert len(c.group) >= 4
+    assert row(c, "werkzoekendengraad", "target")["status"] == "ok"
+
+
+def test_cli_compare_csv():
+    result = CliRunner().invoke(main, ["compare", "--gemeente", "Herenthout", "--referentie",
+                                       "ISOM", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(io.StringIO(result.stdout), dtype={"entity": str, "period": str})
+    assert list(frame.columns[:5]) == ["indicator", "period", "entity", "entity_type", "value"]
+    assert ISOM <= set(frame["entity"])
+    assert {"ISOM", "13000", "10000", "02000"} <= set(frame["entity"])
+    assert not frame.duplicated(["indicator", "entity", "entity_type"]).any()
+
+
+def test_cli_vaststellingen():
+    result = CliRunner().invoke(main, ["vaststellingen", "--gemeente", "Herenthout",
+                                       "--referentie", "ISOM"])
+    assert result.exit_code == 0, result.output
+    assert "INKOMEN" in result.stdout and "ARBEID" in result.stdout
+    assert "ISOM-gemeenten" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--gemeente", "Herenthoud", "--referentie", "ISOM"], "Herenthout?"),
+        (["--gemeente", "Herenthout", "--referentie", "ISON"], "Onbekende referentiegroep"),
+        (["--gemeente", "Herenthout", "--referentie", "ISOM", "--jaar", "1990"],
+         "beschikbare jaren"),
+        (["--gemeente", "Herenthout", "--referentie", "Herenthout"], "minstens twee"),
+    ],
+)
+def test_cli_bad_input_exits_nonzero_with_a_clear_message(args, message):
+    result = CliRunner().invoke(main, ["compare", *args])
+    assert result.exit_code != 0
+    assert message in result.output
