@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from lsbanalysis import fmt
-from lsbanalysis.compare import _derived
 from lsbanalysis.catalogue import load_catalogue
+from lsbanalysis.compare import _derived
 from lsbanalysis.findings import BETTER, NEUTRAL, UNAVAILABLE, WORSE, make_findings
 from tests.test_compare import ds  # noqa: F401  (module-scoped miniature dataset)
 
