@@ -56,6 +56,19 @@ def _pinc_files(raw_dir: Path) -> dict[str, Path]:
 
 
 def _read_observations(source: Source, raw_dir: Path) -> pd.DataFrame:
+    """Read one source and validate its rows (in the worker, so sources validate in parallel)."""
+    frame = _read_source(source, raw_dir)
+    frame.insert(0, "source", source.id)
+    try:
+        validate_observations(frame)
+    except Exception as exc:  # pandera SchemaErrors: list every failing check
+        raise StoreError(
+            f"{source.files[0].name}: the rows read do not pass validation:\n{exc}"
+        ) from exc
+    return frame
+
+
+def _read_source(source: Source, raw_dir: Path) -> pd.DataFrame:
     (path,) = locate(source, raw_dir)
     if source.reader == "fiscal_income":
         from lsbanalysis.readers import fiscal_income as reader
@@ -199,19 +212,7 @@ def build_store(
             bar.set_postfix_str(name)
             bar.update()
 
-    frames = []
-    for src in obs_sources:
-        frame = results[src.id]
-        frame.insert(0, "source", src.id)
-        frames.append(frame)
-    observations = pd.concat(frames, ignore_index=True)
-    observations = observations.sort_values(
-        ["source", "measure", "nis", "period"], kind="stable", ignore_index=True
-    )
-    try:
-        validate_observations(observations)
-    except Exception as exc:  # pandera SchemaErrors: list every failing check
-        raise StoreError(f"the combined observations fail validation:\n{exc}") from exc
+    observations = pd.concat([results[s.id] for s in obs_sources], ignore_index=True)
     geo = results["geography"]
     check_codes(observations, geo["geography"], raw_dir)
     bounds = results["boundaries"]

@@ -1,0 +1,84 @@
+"""Report tables: a comparison as readable Dutch tables (formatted strings) and CSV-ready frames."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from lsbanalysis import fmt
+
+STATUS_TEXT = {
+    "suppressed": "geheim",
+    "missing": "n.b.",
+    "not_available": "–",
+    "incomplete": "onvolledig",
+}
+
+
+def cell(value: float, status: str, unit: str) -> str:
+    """A value as shown in a table: Dutch number, or why there is none."""
+    if status != "ok" or value is None or (isinstance(value, float) and math.isnan(value)):
+        return STATUS_TEXT.get(status, "n.b.")
+    return fmt.value(value, unit)
+
+
+def key_figures(c, indicators: list[str] | None = None) -> pd.DataFrame:
+    """One row per indicator: the municipality, the group, the benchmarks and the rank."""
+    t = c.table
+    ids = indicators or [i.id for i in c.indicators]
+    cols = {
+        ("target", None): c.target.name,
+        ("aggregate", None): c.group.label,
+        ("benchmark", "arrondissement"): "Arrondissement",
+        ("benchmark", "province"): "Provincie",
+        ("benchmark", "region"): "Vlaams Gewest",
+    }
+    rows = []
+    for iid in ids:
+        part = t[t["indicator"] == iid]
+        if part.empty:
+            continue
+        ind = c.catalogue[iid]
+        rec = {"Indicator": ind.short, "Jaar": part["period"].iloc[0]}
+        for (role, etype), name in cols.items():
+            r = part[(part["role"] == role) & (True if etype is None
+                                                else part["entity_type"] == etype)]
+            rec[name] = cell(r["value"].iloc[0], r["status"].iloc[0], ind.unit) if len(r) else "–"
+        tr = part[part["role"] == "target"].iloc[0]
+        rec["Rang"] = (f"{int(tr['rank'])} van {int(tr['rank_of'])}"
+                       if not pd.isna(tr["rank"]) else "–")
+        rows.append(rec)
+    return pd.DataFrame(rows)
+
+
+def members(c, indicator: str) -> pd.DataFrame:
+    """The target and every member, highest first, with rank, for one indicator."""
+    t = c.table
+    ind = c.catalogue[indicator]
+    part = t[(t["indicator"] == indicator) & (t["entity_type"] == "municipality")]
+    part = part.sort_values("value", ascending=False, na_position="last")
+    return pd.DataFrame({
+        "Gemeente": part["name"],
+        ind.short: [cell(v, s, ind.unit) for v, s in zip(part["value"], part["status"],
+                                                          strict=True)],
+        "Rang": [f"{int(r)}" if not pd.isna(r) else "–" for r in part["rank"]],
+    }).reset_index(drop=True)
+
+
+def machine_table(c, indicators: list[str] | None = None) -> pd.DataFrame:
+    """The comparison rows of some indicators as numbers, for CSV next to the report."""
+    t = c.table
+    if indicators:
+        t = t[t["indicator"].isin(indicators)]
+    return t[["indicator", "label", "period", "entity", "entity_type", "name", "role", "value",
+              "unit", "status", "rank", "rank_of", "source", "note"]].reset_index(drop=True)
+
+
+def findings_markdown(findings, empty: str = "Geen vaststellingen.") -> str:
+    """Findings as a Markdown bullet list, each with its source."""
+    if not findings:
+        return f"*{empty}*"
+    mark = {"beter": "▲", "slechter": "▼", "neutraal": "•", "niet beschikbaar": "○"}
+    return "\n".join(f"- {mark.get(f.assessment, '•')} {f.text} *(Bron: {f.source})*"
+                     for f in findings)

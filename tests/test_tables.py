@@ -1,0 +1,33 @@
+"""Report tables in Dutch notation."""
+
+from __future__ import annotations
+
+from lsbanalysis import tables
+from tests.test_compare import ds  # noqa: F401
+
+
+def test_key_figures_show_why_a_value_is_missing(ds):  # noqa: F811
+    c = ds.compare("A-dorp", reference="A-dorp,BC-fusie,D-berg")
+    frame = tables.key_figures(c, ["werkzoekendengraad", "inkomen_mediaan_aangifte"])
+    rows = frame.set_index("Indicator")
+    assert rows.loc["Werkzoekendengraad", "A-dorp"] == "10,0 %"
+    assert rows.loc["Werkzoekendengraad", "Rang"] == "1 van 3"
+    # D-berg's count is secret, so the group rate cannot be computed
+    assert rows.loc["Werkzoekendengraad", c.group.label] == "onvolledig"
+    assert rows.loc["Mediaan inkomen per aangifte", c.group.label] == "–"
+    assert rows.loc["Mediaan inkomen per aangifte", "Arrondissement"] == "31.000 €"
+
+
+def test_members_table_marks_secret_values(ds):  # noqa: F811
+    c = ds.compare("A-dorp", reference="A-dorp,D-berg", indicators=["mediaanprijs_appartementen"])
+    frame = tables.members(c, "mediaanprijs_appartementen")
+    assert list(frame["Gemeente"]) == ["A-dorp", "D-berg"]
+    assert list(frame.iloc[:, 1]) == ["200.000 €", "geheim"]
+
+
+def test_findings_markdown_carries_sources(ds):  # noqa: F811
+    c = ds.compare("A-dorp", reference="A-dorp,BC-fusie")
+    text = tables.findings_markdown(c.findings)
+    assert text.count("\n") == len(c.findings) - 1
+    assert "*(Bron: " in text
+    assert tables.findings_markdown([]) == "*Geen vaststellingen.*"
