@@ -66,6 +66,14 @@ def build_cmd(raw_dir: Path | None, out_dir: Path | None, jobs: int | None) -> N
     start = time.perf_counter()
     manifest = build_store(raw_dir, out_dir, jobs=jobs)
     rows = sum(s.get("rows", 0) for s in manifest["sources"])
+    changed = [f["name"] for s in manifest["sources"] for f in s["files"]
+               if not f["matches_manifest"]]
+    if changed:
+        click.secho(
+            f"Let op: {', '.join(changed)} verschil(t)(len) van de sha256 in sources.toml "
+            "(een nieuwe editie?). Controleer de cijfers en werk de manifest bij.",
+            fg="yellow", err=True,
+        )
     click.echo(
         f"Store gebouwd in {out_dir} uit {raw_dir}: {rows:,} observaties, "
         f"{len(manifest['sources'])} bronnen, {time.perf_counter() - start:.1f} s."
@@ -174,7 +182,7 @@ def report_cmd(gemeente: str, referentie: str, jaar: int | None, out_root: Path 
         shown = result.html.resolve().relative_to(Path.cwd())
     except ValueError:
         shown = result.html
-    click.echo(f"Analyserapport: {shown} ({result.total_seconds:.0f} s)")
+    click.echo(f"Analyserapport: {shown}")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,18 @@ class SourceFormatError(LsbError):
             where.append(f"column {column!r}")
         super().__init__(f"{', '.join(where)}: {problem}")
 
+    def __reduce__(self):
+        # Picklable with all fields, so the error crosses the build's worker processes intact
+        # (the default would call __init__ with the message only and fail).
+        return (
+            _rebuild_source_format_error,
+            (type(self), self.path, self.problem, self.sheet, self.row, self.column),
+        )
+
+
+def _rebuild_source_format_error(cls, path, problem, sheet, row, column):
+    return cls(path, problem, sheet=sheet, row=row, column=column)
+
 
 class ChecksumError(LsbError):
     """A raw file's sha256 differs from the one in the source manifest."""
@@ -57,6 +69,9 @@ class UnknownMunicipalityError(LsbError, KeyError):
         self.suggestions = suggestions
         hint = f" Bedoelde u: {', '.join(s + '?' for s in suggestions)}" if suggestions else ""
         super().__init__(f"Onbekende gemeente {query!r}.{hint}")
+
+    def __reduce__(self):  # picklable (e.g. across worker processes)
+        return (type(self), (self.query, self.suggestions))
 
     def __str__(self) -> str:  # KeyError would repr() the message otherwise
         return self.args[0]

@@ -131,7 +131,6 @@ def _read_boundaries(raw_dir: Path) -> dict[str, object]:
     shapefiles = {
         p.stem.removeprefix("flanders_brussels_"): p for p in paths if p.suffix == ".shp"
     }
-    shapefiles.pop("municipalities_2018", None)
     layers = boundaries.read(shapefiles)
     return {
         "boundaries": boundaries.simplify(layers),
@@ -198,19 +197,28 @@ def build_store(
     results: dict[str, object] = {}
     timings: dict[str, float] = {}
     bar = tqdm(total=len(tasks) + 1, desc="lsb data build", unit="bron", disable=not progress)
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_timed, func, *args): name for name, func, args in tasks}
-            for fut in as_completed(futures):
-                name = futures[fut]
-                results[name], timings[name] = fut.result()
+    try:
+        if jobs > 1:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                futures = {pool.submit(_timed, func, *args): name for name, func, args in tasks}
+                try:
+                    for fut in as_completed(futures):
+                        name = futures[fut]
+                        results[name], timings[name] = fut.result()
+                        bar.set_postfix_str(name)
+                        bar.update()
+                except BaseException:
+                    # Report the first failure now instead of reading every other source first.
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+        else:
+            for name, func, args in tasks:
+                results[name], timings[name] = _timed(func, *args)
                 bar.set_postfix_str(name)
                 bar.update()
-    else:
-        for name, func, args in tasks:
-            results[name], timings[name] = _timed(func, *args)
-            bar.set_postfix_str(name)
-            bar.update()
+    except BaseException:
+        bar.close()
+        raise
 
     observations = pd.concat([results[s.id] for s in obs_sources], ignore_index=True)
     geo = results["geography"]
