@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 env: $(STAMP)
 
 test: env
-	$(BIN)/ruff check lsbanalysis tests
+	$(BIN)/ruff check lsbanalysis tests notebooks
 	$(BIN)/python -m pytest
 
 report: env
@@ -36,8 +36,7 @@ fetch: env
 	$(BIN)/lsb data fetch
 
 lint: env
-	$(BIN)/ruff check lsbanalysis tests
-	$(BIN)/ruff format --check lsbanalysis tests
+	$(BIN)/ruff check lsbanalysis tests notebooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -462,9 +462,10 @@ def compare(
             notes.append(f"{ind.short}: geen gegevens voor {year} (wel {_span(years)}).")
     if not pick:
         all_years = sorted({y for ys in years_of.values() for y in ys})
-        what = chosen[0].short if len(chosen) == 1 else "geen enkele indicator"
+        what = (f"{chosen[0].short} heeft geen" if len(chosen) == 1
+                else "Geen enkele indicator heeft")
         raise YearError(
-            f"{what} heeft geen gegevens voor {year}; beschikbare jaren: {_span(all_years)}."
+            f"{what} gegevens voor {year}; beschikbare jaren: {_span(all_years)}."
         )
     if year is not None and len(chosen) == 1 and chosen[0].id not in pick:
         raise YearError(notes[-1])

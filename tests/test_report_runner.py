@@ -1,0 +1,750 @@
+"""The report runner: chapter notebooks run with papermill → one self-contained analyserapport.
+
+The runner tests use small fixture notebooks (tests/fixtures/notebooks/) and a tiny synthetic
+processed store (seven ISOM municipalities and a neighbour, one income measure for 2020–2022),
+so they depend neither on the real chapter notebooks nor on the real data. Tests that start
+kernels are marked ``slow`` (each build starts two kernels in parallel, ~5 s).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import papermill
+import pytest
+from click.testing import CliRunner
+from filelock import FileLock
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+import lsbanalysis
+from lsbanalysis.cli import main
+from lsbanalysis.compare import YearError
+from lsbanalysis.errors import LsbError, UnknownMunicipalityError
+from lsbanalysis.groups import ReferenceGroupError
+from lsbanalysis.paths import processed_dir
+from lsbanalysis.report import (
+    ReportBusyError,
+    ReportContext,
+    ReportError,
+    assemble_html,
+    build_report,
+    runner,
+    save_figure,
+    save_table,
+)
+from lsbanalysis.report.assemble import slug
+from lsbanalysis.store import io
+
+NOTEBOOKS = Path(__file__).parent / "fixtures" / "notebooks"
+CHAPTERS = [
+    ("figuren", "figuren.ipynb", "Figuren"),
+    ("parameters", "parameters.ipynb", "Parameters"),
+]
+FAILING = [CHAPTERS[0], ("faalt", "faalt.ipynb", "Faalt")]
+MUNICIPALITIES = {
+    "13010": "Grobbendonk",
+    "13011": "Herentals",
+    "13012": "Herenthout",
+    "13017": "Kasterlee",
+    "13019": "Lille",
+    "13029": "Olen",
+    "13044": "Vorselaar",
+    "13049": "Westerlo",
+}
+PNG_1PX = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJ"
+    "RU5ErkJggg=="
+)
+
+
+def make_store(folder: Path) -> Path:
+    """A minimal processed store that lsbanalysis.load() accepts."""
+    folder.mkdir(parents=True, exist_ok=True)
+    parents = {"arrondissement": "13000", "province": "10000", "region": "02000"}
+    geo = [
+        {
+            "geo_version": "2025",
+            "nis": "02000",
+            "level": "region",
+            "name_nl": "Vlaams Gewest",
+            "name_fr": "Région flamande",
+            "arrondissement": None,
+            "province": None,
+            "region": "02000",
+        },
+        {
+            "geo_version": "2025",
+            "nis": "10000",
+            "level": "province",
+            "name_nl": "Provincie Antwerpen",
+            "name_fr": "Province d'Anvers",
+            "arrondissement": None,
+            "province": "10000",
+            "region": "02000",
+        },
+        {
+            "geo_version": "2025",
+            "nis": "13000",
+            "level": "arrondissement",
+            "name_nl": "Arrondissement Turnhout",
+            "name_fr": "Arrondissement de Turnhout",
+            **parents,
+        },
+    ]
+    geo += [
+        {
+            "geo_version": "2025",
+            "nis": nis,
+            "level": "municipality",
+            "name_nl": name,
+            "name_fr": name,
+            **parents,
+        }
+        for nis, name in MUNICIPALITIES.items()
+    ]
+    io.write_table(pd.DataFrame(geo), folder / io.GEOGRAPHY_FILE)
+    obs = [
+        {
+            "source": "statbel_income_bands_2022",
+            "measure": "income_median_per_declaration",
+            "nis": nis,
+            "level": "municipality",
+            "geo_version": "2025",
+            "period": str(year),
+            "year": year,
+            "value": 25000.0 + 100 * i + year,
+            "unit": "eur",
+            "status": "ok",
+        }
+        for i, nis in enumerate(MUNICIPALITIES)
+        for year in (2020, 2021, 2022)
+    ]
+    obs = pd.DataFrame(obs)
+    for col in io.CATEGORICAL:  # as the store build writes them
+        obs[col] = obs[col].astype("category")
+    io.write_table(obs, folder / io.OBSERVATIONS_FILE)
+    empty = pd.Series(dtype=str)
+    io.write_table(
+        pd.DataFrame({"geo_from": empty, "geo_to": empty, "nis_from": empty, "nis_to": empty}),
+        folder / io.CROSSWALK_FILE,
+    )
+    io.write_table(
+        pd.DataFrame(
+            {
+                "geo_version": ["2025", "2025"],
+                "nis": ["13012", "13012"],
+                "neighbour_nis": ["13010", "13049"],
+            }
+        ),
+        folder / io.NEIGHBOURS_FILE,
+    )
+    io.write_manifest(
+        folder,
+        {
+            "store_format": io.STORE_FORMAT,
+            "built_at": "2025-01-01T00:00:00+00:00",
+            "lsbanalysis_version": lsbanalysis.__version__,
+            "sources": [
+                {
+                    "id": "statbel_income_bands_2022",
+                    "title": "Fiscale inkomens <test>",
+                    "publisher": "Statbel",
+                    "edition": "aanslagjaar 2023",
+                    "attribution": "Bron: Statbel",
+                    "licence": "CC BY 4.0",
+                    "page": "https://statbel.fgov.be/",
+                    "role": "observations",
+                    "files": [
+                        {"name": "income.xlsx", "path": "statbel/income.xlsx", "sha256": "ab" * 32}
+                    ],
+                }
+            ],
+        },
+    )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    return make_store(tmp_path_factory.mktemp("store"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def stable_code(tmp_path_factory):
+    """Fingerprint a fixed stand-in package: the real one may be edited while the tests run.
+
+    (``code_digest`` over a package folder is tested on its own below.)
+    """
+    package = tmp_path_factory.mktemp("package")
+    (package / "module.py").write_text("X = 1\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runner, "PACKAGE_DIR", package)
+        yield package
+
+
+@pytest.fixture
+def no_kernels(monkeypatch):
+    """Any attempt to execute a notebook fails the test."""
+
+    def refuse(*args, **kwargs):
+        pytest.fail("a notebook was executed")
+
+    monkeypatch.setattr(papermill, "execute_notebook", refuse)
+
+
+def build(
+    out_root: Path, store: Path, gemeente="Herenthout", referentie="ISOM", jaar=None, **kwargs
+):
+    kwargs.setdefault("chapters", CHAPTERS)
+    return build_report(
+        gemeente,
+        referentie,
+        jaar,
+        out_root=out_root,
+        notebooks_dir=NOTEBOOKS,
+        store_dir=store,
+        **kwargs,
+    )
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def leftovers(out_root: Path) -> list[str]:
+    return [p.name for p in out_root.iterdir() if "-building-" in p.name or "-previous-" in p.name]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, store):
+    return build(tmp_path_factory.mktemp("reports"), store)
+
+
+# -- a successful run ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_report_is_one_self_contained_html_without_code(built):
+    assert not built.skipped
+    assert built.html == built.folder / "analyserapport.html"
+    assert built.folder.name == "herenthout-isom"
+    text = built.html.read_text(encoding="utf-8")
+    assert "<title>Omgevingsanalyse Herenthout — vergelijking met de ISOM-gemeenten</title>" in text
+    # no code, no prompts, no stderr, no parameter cells
+    for absent in (
+        "CODE_MARKER",
+        "import matplotlib",
+        "In [",
+        "stderr-tekst",
+        "save_figure",
+        'output_dir = "."',
+        "<Axes",
+    ):
+        assert absent not in text, absent
+    # outputs: figure embedded, table, stdout escaped, the only-representation text/plain kept
+    assert text.count('src="data:image/png;base64,') == 1
+    assert '<table border="1" class="dataframe">' in text and "<td>Olen</td>" in text
+    assert "stdout &lt;b&gt;ontsnapt&lt;/b&gt;" in text
+    assert '<pre class="output text">2</pre>' in text
+    assert "gemeente=Herenthout nis=13012 referentie=ISOM jaar=None" in text
+    assert "Deze tekst legt de figuur uit, met <em>nadruk</em>." in text
+    # table of contents: every chapter and its level-2 headings
+    toc = text.split('<nav class="toc"', 1)[1].split("</nav>", 1)[0]
+    for anchor in (
+        "figuren",
+        "figuren-een-lijn",
+        "figuren-een-tabel",
+        "parameters",
+        "parameters-tweede-deel",
+        "colofon",
+    ):
+        assert f'href="#{anchor}"' in toc
+        assert f'id="{anchor}"' in text
+    assert text.count('<section class="chapter"') == 2
+    # colophon: sources, parameters, version
+    colophon = text.split('<section class="colophon"', 1)[1]
+    for needle in (
+        "Fiscale inkomens &lt;test&gt;",
+        "Statbel",
+        "aanslagjaar 2023",
+        "income.xlsx",
+        "sha256 abababababab",
+        "CC BY 4.0",
+        "Herenthout (NIS 13012)",
+        "Vorselaar (13044)",
+        f"lsbanalysis {lsbanalysis.__version__}",
+        "Gegenereerd",
+    ):
+        assert needle in colophon, needle
+    # works offline: nothing loaded from elsewhere
+    for external in ('src="http', "<link", "@import", "url(http", "<script"):
+        assert external not in text
+
+
+@pytest.mark.slow
+def test_manifest_records_parameters_sources_code_and_timings(built):
+    manifest = json.loads((built.folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest == built.manifest
+    assert manifest["fingerprint"] == built.fingerprint
+    params = manifest["parameters"]
+    assert params["nis"] == "13012" and params["gemeente"] == "Herenthout"
+    assert params["jaar"] is None and params["group"]["id"] == "ISOM"
+    assert [m["nis"] for m in params["group"]["members"]] == [
+        "13010",
+        "13011",
+        "13012",
+        "13017",
+        "13019",
+        "13029",
+        "13044",
+    ]
+    (source,) = manifest["sources"]
+    assert source["id"] == "statbel_income_bands_2022" and source["licence"] == "CC BY 4.0"
+    assert source["files"] == [{"name": "income.xlsx", "sha256": "ab" * 32}]
+    assert manifest["store"]["built_at"] == "2025-01-01T00:00:00+00:00"
+    assert set(manifest["store"]["files"]) >= {"observations.parquet", "manifest.json"}
+    code = manifest["code"]
+    assert code["lsbanalysis_version"] == lsbanalysis.__version__
+    assert len(code["sha256"]) == 64 and "git_commit" in code
+    assert manifest["started_at"] <= manifest["finished_at"]
+    assert set(manifest["durations"]["chapters"]) == {"figuren", "parameters"}
+    assert manifest["durations"]["total"] > 0
+    figuren = manifest["chapters"][0]
+    assert figuren["figures"] == [
+        "chapters/figuren/figures/lijn.png",
+        "chapters/figuren/figures/lijn.svg",
+    ]
+    assert figuren["tables"] == ["chapters/figuren/tables/waarden.csv"]
+
+
+@pytest.mark.slow
+def test_executed_notebooks_and_chapter_outputs_are_kept(built):
+    folder = built.folder
+    for chapter, _, _ in CHAPTERS:
+        nb = nbformat.read(folder / "notebooks" / f"{chapter}.ipynb", as_version=4)
+        injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+        assert injected and f"chapters/{chapter}" in injected[0].source
+        assert "store_dir" in injected[0].source
+    figures = folder / "chapters" / "figuren" / "figures"
+    assert (figures / "lijn.png").read_bytes().startswith(b"\x89PNG")
+    assert "<svg" in (figures / "lijn.svg").read_text(encoding="utf-8")
+    csv = (folder / "chapters" / "figuren" / "tables" / "waarden.csv").read_bytes()
+    assert csv.startswith(b"\xef\xbb\xbf") and "Herenthout;1,5" in csv.decode("utf-8-sig")
+    assert not leftovers(folder.parent)
+
+
+@pytest.mark.slow
+def test_unchanged_report_is_skipped_and_force_rebuilds(built, store, monkeypatch):
+    out_root = built.folder.parent
+    before = snapshot(built.folder)
+    with monkeypatch.context() as mp:
+        mp.setattr(papermill, "execute_notebook", lambda *a, **k: pytest.fail("ran a notebook"))
+        again = build(out_root, store)
+    assert again.skipped and again.fingerprint == built.fingerprint
+    assert again.finished_at == built.finished_at and again.html == built.html
+    assert snapshot(built.folder) == before
+
+    stale_failed = out_root / "herenthout-isom.failed"
+    stale_failed.mkdir(exist_ok=True)
+    forced = build(out_root, store, force=True)
+    assert not forced.skipped and forced.fingerprint == built.fingerprint
+    assert forced.finished_at >= built.finished_at
+    assert set(forced.durations) == {"figuren", "parameters"}
+    assert not stale_failed.exists() and not leftovers(out_root)
+    assert "Omgevingsanalyse Herenthout" in forced.html.read_text(encoding="utf-8")
+
+
+# -- failures ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_failing_chapter_names_chapter_and_cell_and_keeps_previous_report(built, store):
+    out_root = built.folder.parent
+    before = snapshot(built.folder)
+    with pytest.raises(ReportError) as caught:
+        build(out_root, store, chapters=FAILING)
+    err = caught.value
+    message = str(err)
+    for needle in (
+        "'Faalt'",
+        "faalt.ipynb",
+        "cel 4",
+        "raise ValueError(",
+        "ValueError: opzettelijke fout in het testhoofdstuk",
+        "herenthout-isom.failed",
+        "vorige rapport blijft ongewijzigd",
+    ):
+        assert needle in message, needle
+    assert (err.chapter, err.notebook, err.cell) == ("faalt", "faalt.ipynb", 4)
+    assert snapshot(built.folder) == before  # byte for byte
+    kept = out_root / "herenthout-isom.failed" / "faalt.ipynb"
+    nb = nbformat.read(kept, as_version=4)
+    assert any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
+    assert not (out_root / "herenthout-isom.failed" / "figuren.ipynb").exists()
+    assert not leftovers(out_root)
+
+
+def test_error_output_in_executed_notebook_counts_as_failure(tmp_path):
+    nb = new_notebook(
+        cells=[
+            new_code_cell("gemeente = 'x'", metadata={"tags": ["parameters"]}),
+            new_code_cell("gemeente = 'y'", metadata={"tags": ["injected-parameters"]}),
+            new_markdown_cell("tekst"),
+            new_code_cell(
+                "1 / 0\n# tweede regel",
+                outputs=[
+                    new_output(
+                        "error", ename="ZeroDivisionError", evalue="division by zero", traceback=[]
+                    )
+                ],
+            ),
+        ]
+    )
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, path)
+    failure = runner._error_outputs("x", "x.ipynb", "X", path)
+    assert failure is not None and failure.cell == 3  # 1-based, without the injected cell
+    assert "`1 / 0`" in failure.text and "ZeroDivisionError: division by zero" in failure.text
+
+
+# -- concurrency ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_concurrent_runs_of_the_same_report_do_not_corrupt_it(store, tmp_path):
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            results.append(build(tmp_path, store))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors
+    assert sorted(r.skipped for r in results) == [False, True]  # the second waited, then skipped
+    folder = tmp_path / "herenthout-isom"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["fingerprint"] == results[0].fingerprint == results[1].fingerprint
+    assert "</html>" in (folder / "analyserapport.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".herenthout-isom.lock",
+        "herenthout-isom",
+    ]
+
+
+def test_lock_timeout_is_an_lsb_error(store, tmp_path, no_kernels):
+    with (
+        FileLock(str(tmp_path / ".herenthout-isom.lock")),
+        pytest.raises(ReportBusyError, match="Er loopt al een run voor dit rapport"),
+    ):
+        build(tmp_path, store, lock_timeout=0.2)
+    assert issubclass(ReportBusyError, LsbError)
+
+
+# -- bad parameters fail before any kernel starts ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("gemeente", "referentie", "jaar", "error", "needle"),
+    [
+        ("Herentout", "ISOM", None, UnknownMunicipalityError, "Bedoelde u: Herenthout?"),
+        ("99999", "ISOM", None, UnknownMunicipalityError, "99999"),
+        ("Herenthout", "ISMO", None, ReferenceGroupError, "Onbekende referentiegroep"),
+        ("Herenthout", "Herenthout", None, ReferenceGroupError, "minstens twee"),
+        ("Herenthout", "ISOM", 1999, YearError, "2020–2022"),
+    ],
+)
+def test_bad_parameters_fail_before_any_notebook_runs(
+    store, tmp_path, no_kernels, gemeente, referentie, jaar, error, needle
+):
+    out_root = tmp_path / "reports"
+    with pytest.raises(error, match=needle):
+        build(out_root, store, gemeente=gemeente, referentie=referentie, jaar=jaar)
+    assert not out_root.exists()
+
+
+def test_missing_notebook_fails_before_any_notebook_runs(store, tmp_path, no_kernels):
+    with pytest.raises(ReportError, match="ontbreken: .*bestaat_niet.ipynb"):
+        build(tmp_path, store, chapters=[*CHAPTERS, ("x", "bestaat_niet.ipynb", "X")])
+
+
+def test_valid_year_and_other_groups_pass_validation(store, monkeypatch):
+    calls = []
+    monkeypatch.setattr(lsbanalysis.Dataset, "compare", lambda self, *a, **k: calls.append(a))
+    ds = lsbanalysis.load(store)
+    target, group = runner.validate_parameters(ds, "13012", "buren", 2021)
+    assert target.name == "Herenthout" and group.codes == ["13012", "13010", "13049"]
+    _, group = runner.validate_parameters(ds, "herenthout", "Olen, Lille", None)
+    assert group.id == "lijst" and runner.report_slug(target, "Olen, Lille") == (
+        "herenthout-olen-lille"
+    )
+    assert len(calls) == 1  # ds.compare checks a given year only
+
+
+def test_year_check_uses_ds_compare(store, monkeypatch):
+    ds = lsbanalysis.load(store)
+
+    def no_indicator(self, target, reference, year=None):
+        raise YearError(f"geen enkele indicator heeft gegevens voor {year}")
+
+    monkeypatch.setattr(lsbanalysis.Dataset, "compare", no_indicator)
+    with pytest.raises(YearError, match="geen enkele indicator"):
+        runner.validate_parameters(ds, "Herenthout", "ISOM", 2021)
+
+    def broken(self, *args, **kwargs):
+        raise TypeError("bug in the analysis core")
+
+    monkeypatch.setattr(lsbanalysis.Dataset, "compare", broken)
+    with pytest.warns(UserWarning, match="jaarcontrole met ds.compare mislukt"):
+        runner.validate_parameters(ds, "Herenthout", "ISOM", 2021)
+
+
+@pytest.mark.skipif(
+    not (processed_dir() / "manifest.json").exists(),
+    reason="the embedded processed store is not built",
+)
+def test_parameters_validate_against_the_embedded_store():
+    target, group = runner.validate_parameters(lsbanalysis.load(), "Herenthout", "ISOM", None)
+    assert target.nis == "13012" and len(group) == 7
+
+
+# -- CLI -----------------------------------------------------------------------------------
+
+
+def test_cli_bad_municipality_exits_1(store, tmp_path, no_kernels):
+    result = CliRunner().invoke(
+        main,
+        [
+            "report",
+            "--gemeente",
+            "Herentout",
+            "--referentie",
+            "ISOM",
+            "--uit",
+            str(tmp_path),
+            "--store",
+            str(store),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "Onbekende gemeente 'Herentout'. Bedoelde u: Herenthout?" in result.output
+
+
+@pytest.mark.slow
+def test_cli_reports_unchanged_report(built, store, monkeypatch, no_kernels):
+    monkeypatch.setattr(
+        runner,
+        "build_report",
+        functools.partial(build_report, notebooks_dir=NOTEBOOKS, chapters=CHAPTERS),
+    )
+    result = CliRunner().invoke(
+        main,
+        [
+            "report",
+            "--gemeente",
+            "herenthout",
+            "--referentie",
+            "isom",
+            "--uit",
+            str(built.folder.parent),
+            "--store",
+            str(store),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Ongewijzigd sinds " in result.output
+    assert "niets te doen (gebruik --force)" in result.output
+
+
+def test_cli_prints_where_the_report_is(tmp_path, monkeypatch):
+    html = tmp_path / "herenthout-isom" / "analyserapport.html"
+    seen = {}
+
+    def fake(*args, **kwargs):
+        seen.update(kwargs, args=args)
+        return runner.ReportResult(
+            html=html,
+            folder=html.parent,
+            skipped=False,
+            fingerprint="x",
+            finished_at="2025-01-01T00:00:00+00:00",
+            total_seconds=12.0,
+        )
+
+    monkeypatch.setattr(runner, "build_report", fake)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        main,
+        [
+            "report",
+            "--gemeente",
+            "Herenthout",
+            "--referentie",
+            "ISOM",
+            "--jaar",
+            "2022",
+            "--jobs",
+            "3",
+            "--force",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Analyserapport: herenthout-isom/analyserapport.html" in result.output
+    assert seen["args"] == ("Herenthout", "ISOM", 2022)
+    assert seen["force"] is True and seen["jobs"] == 3
+
+
+# -- assembly, outputs, fingerprint (no kernels) -------------------------------------------
+
+
+SVG = (
+    '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
+    '"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n<svg viewBox="0 0 10 10">'
+    '<defs><clipPath id="c1"><rect width="5" height="5"/></clipPath></defs>'
+    '<rect id="r" clip-path="url(#c1)" width="10" height="10"/><use xlink:href="#r"/></svg>'
+)
+
+
+def test_assemble_shows_outputs_never_code():
+    def display(data, kind="display_data"):
+        extra = {"execution_count": 1} if kind == "execute_result" else {}
+        return new_output(kind, data=data, **extra)
+
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "gemeente = 'X'",
+                metadata={"tags": ["parameters"]},
+                outputs=[new_output("stream", name="stdout", text="HIDDEN")],
+            ),
+            new_markdown_cell("# Eigen titel\n\nUitleg & <em>meer</em>.\n\n## Sub één"),
+            new_code_cell(
+                "SECRET_SOURCE = 1",
+                outputs=[
+                    new_output("stream", name="stdout", text="a <x>\n"),
+                    new_output("stream", name="stdout", text="b\n"),
+                    new_output("stream", name="stderr", text="WARNING-TEXT"),
+                    display({"text/plain": "<Axes: title={'center': 'x'}>"}, "execute_result"),
+                    display(
+                        {"text/plain": "[<matplotlib.lines.Line2D at 0x7f00>]"}, "execute_result"
+                    ),
+                    display(
+                        {
+                            "text/html": "<table><tr><td>1</td></tr></table>"
+                            "<script>alert(1)</script>",
+                            "text/plain": "DATAFRAME-REPR",
+                        }
+                    ),
+                    display({"image/png": PNG_1PX, "text/plain": "<Figure size 1x1>"}),
+                    display({"image/svg+xml": SVG}),
+                    display({"image/svg+xml": SVG}),
+                    display({"text/plain": "42"}, "execute_result"),
+                    display({"text/markdown": "## Uit code"}),
+                ],
+            ),
+            new_code_cell(
+                "x",
+                metadata={"tags": ["remove-output"]},
+                outputs=[display({"text/plain": "REMOVED"})],
+            ),
+        ]
+    )
+    ctx = ReportContext(
+        gemeente="Herenthout",
+        nis="13012",
+        group_label="ISOM-gemeenten",
+        group_id="ISOM",
+        members=(("13012", "Herenthout"), ("13029", "Olen")),
+    )
+    html = assemble_html([("ch", "Hoofdstuk", nb)], ctx)
+    for absent in (
+        "SECRET_SOURCE",
+        "HIDDEN",
+        "WARNING-TEXT",
+        "Axes",
+        "Line2D",
+        "DATAFRAME-REPR",
+        "<Figure",
+        "<script",
+        "Eigen titel",
+        "REMOVED",
+        "<?xml",
+        "<!DOCTYPE svg",
+    ):
+        assert absent not in html, absent
+    assert '<pre class="output stream">a &lt;x&gt;\nb</pre>' in html  # merged, escaped
+    assert "Uitleg &amp; <em>meer</em>." in html
+    assert '<pre class="output text">42</pre>' in html
+    assert f'src="data:image/png;base64,{PNG_1PX}"' in html
+    base64.b64decode(PNG_1PX)
+    # two inline SVGs with the same ids get distinct prefixes, references follow
+    assert 'id="f1-c1"' in html and 'id="f2-c1"' in html and "url(#f2-c1)" in html
+    assert 'xlink:href="#f1-r"' in html
+    assert '<h3 id="ch-sub-een">Sub één</h3>' in html
+    assert '<h3 id="ch-uit-code">Uit code</h3>' in html
+    toc = html.split("</nav>", 1)[0]
+    assert 'href="#ch"' in toc and 'href="#ch-sub-een"' in toc and 'href="#ch-uit-code"' in toc
+    assert "vergelijking met de ISOM-gemeenten" in html and "Olen (13029)" in html
+
+
+def test_save_figure_and_save_table(tmp_path):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 2))
+    fig.subplots().plot([1, 2], [3, 4])
+    png, svg = save_figure(fig, "lijn.png", tmp_path)
+    assert png == tmp_path / "figures" / "lijn.png" and svg == tmp_path / "figures" / "lijn.svg"
+    assert png.read_bytes().startswith(b"\x89PNG") and "<dc:date>" not in svg.read_text()
+    first = svg.read_bytes()
+    save_figure(fig, "lijn", tmp_path)
+    assert svg.read_bytes() == first  # no timestamps: an unchanged figure gives the same file
+    csv = save_table(pd.DataFrame({"a": [1.5], "b": ["é"]}), "t", tmp_path)
+    assert csv == tmp_path / "tables" / "t.csv"
+    assert csv.read_text(encoding="utf-8-sig") == "a;b\n1,5;é\n"
+    with pytest.raises(ValueError, match="invalid output name"):
+        save_table(pd.DataFrame(), "../weg", tmp_path)
+
+
+def test_code_digest_follows_cells_and_package_not_outputs(tmp_path):
+    notebooks, package = tmp_path / "nb", tmp_path / "pkg"
+    shutil.copytree(NOTEBOOKS, notebooks)
+    package.mkdir()
+    (package / "a.py").write_text("A = 1\n")
+    digest = functools.partial(runner.code_digest, notebooks, CHAPTERS, package_dir=package)
+    first = digest()
+    path = notebooks / "figuren.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[2].outputs = [new_output("stream", name="stdout", text="uitvoer")]
+    nb.cells[2].execution_count = 7
+    nbformat.write(nb, path)
+    assert digest() == first  # outputs are not code
+    nb.cells[2].source += "\nEXTRA = 1"
+    nbformat.write(nb, path)
+    second = digest()
+    assert second != first
+    (package / "a.py").write_text("A = 2\n")
+    assert digest() != second
+
+
+def test_slug():
+    assert slug("Herenthout") == "herenthout" and slug("ISOM") == "isom"
+    assert slug("Écaussinnes") == "ecaussinnes"
+    assert slug("Sint-Genesius-Rode, Rhode-St-Genèse") == "sint-genesius-rode-rhode-st-genese"
