@@ -166,6 +166,8 @@ class Engine:
                          usable=usable)
         for level in BENCHMARK_LEVELS:
             m = mun[mun[level].notna()]
+            if m.empty:
+                continue
             keys = ["indicator", "year", "geo_version", level]
             agg = m.groupby(keys, sort=False).agg(
                 num=("num_u", "sum"), den=("den_u", "sum"), n=("usable", "size"),

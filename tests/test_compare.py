@@ -183,3 +183,12 @@ def test_csv_contract(ds):
     # One row per indicator and entity.
     assert not table.duplicated(["indicator", "entity", "entity_type"]).any()
     assert "lijst" in set(table["entity"])  # the group aggregate is named after the group
+
+
+def test_store_with_only_published_values(tmp_path):
+    rows = [obs(INC, "income_median_per_declaration", n, 2022, v, "eur")
+            for n, v in (("13001", 20_000), ("13002", 30_000), ("13003", 25_000),
+                         ("13000", 26_000))]
+    c = Dataset(write_store(tmp_path / "s", rows)).compare("A-dorp", reference="A-dorp,BC-fusie")
+    assert value(c, "target", "inkomen_mediaan_aangifte")["value"] == 20_000
+    assert value(c, "benchmark", "inkomen_mediaan_aangifte", "arrondissement")["value"] == 26_000
