@@ -49,6 +49,7 @@ class Engine:
             rows[col] = rows[col].to_numpy(dtype=object)
         self.rows = rows
         geo = ds.geography
+        self._levels = set(zip(geo["geo_version"], geo["level"], geo["nis"], strict=True))
         munis = geo[geo["level"] == "municipality"]
         self.municipalities = {v: g.set_index("nis") for v, g in munis.groupby("geo_version")}
         # Which municipalities of an older geography make up a current one.
@@ -110,12 +111,25 @@ class Engine:
         return sorted(out)
 
     def parents(self, nis: str, version: str) -> dict[str, str | None]:
+        """Arrondissement, province and region of a current municipality in ``version``.
+
+        The current parents are used when they exist in that geography, so a municipality
+        merged across an arrondissement border (Beveren-Kruibeke-Zwijndrecht, Lokeren) keeps
+        one set of benchmarks over time; otherwise those of its first predecessor.
+        """
         units = self.units(nis, version)
         if not units:
             return {}
         row = self.municipalities[version].loc[units[0]]
-        return {lvl: (row[lvl] if isinstance(row[lvl], str) and row[lvl] else None)
-                for lvl in BENCHMARK_LEVELS}
+        current = self.municipalities[CURRENT_GEOGRAPHY]
+        now = current.loc[nis] if nis in current.index else row
+        out: dict[str, str | None] = {}
+        for lvl in BENCHMARK_LEVELS:
+            code = now[lvl] if isinstance(now[lvl], str) and now[lvl] else None
+            if code is None or (version, lvl, code) not in self._levels:
+                code = row[lvl] if isinstance(row[lvl], str) and row[lvl] else None
+            out[lvl] = code
+        return out
 
     def members_of(self, level: str, code: str, version: str) -> list[str]:
         munis = self.municipalities[version]

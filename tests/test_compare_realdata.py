@@ -121,3 +121,16 @@ def test_cli_bad_input_exits_nonzero_with_a_clear_message(args, message):
     result = CliRunner().invoke(main, ["compare", *args])
     assert result.exit_code != 0
     assert message in result.output
+
+
+def test_merged_municipality_keeps_its_current_benchmarks(ds):
+    # Beveren-Kruibeke-Zwijndrecht (2025) includes the former Zwijndrecht (arrondissement
+    # Antwerpen); in every year its benchmarks are arrondissement Sint-Niklaas and Oost-Vlaanderen.
+    c = ds.compare("Beveren-Kruibeke-Zwijndrecht", reference="arrondissement")
+    bench = c.history[c.history["role"] == "benchmark"]
+    assert set(bench.loc[bench["entity_type"] == "arrondissement", "entity"]) == {"46000"}
+    assert set(bench.loc[bench["entity_type"] == "province", "entity"]) == {"40000"}
+    # its income is the sum over the three former municipalities (ratio of sums)
+    t = row(c, "inkomen_gemiddeld_aangifte", "target")
+    assert t["status"] == "ok" and "opgegaan" in t["note"]
+    assert row(c, "inkomen_mediaan_aangifte", "target")["status"] == "not_available"
