@@ -28,6 +28,8 @@ BENCHMARK_LEVELS = ("arrondissement", "province", "region")
 GEO_VERSIONS = ("1977", "2019", "2025")
 NOT_AVAILABLE = "not_available"  # no value can be computed correctly (e.g. median of a group)
 INCOMPLETE = "incomplete"  # a member's value is unpublished, so the aggregate is not computed
+NOT_AVAILABLE_NOTE = ("niet berekenbaar uit de waarden van de gemeenten (een mediaan, of een graad "
+                      "zonder gepubliceerde aantallen)")
 
 
 class YearError(LsbError):
@@ -360,8 +362,7 @@ def _aggregate(engine: Engine, inds: list[Indicator], group: ReferenceGroup,
     note[ok & is_group & (agg == 0)] = "som van de leden"
     note[ok & ~is_group & ~out["single"].to_numpy()] = (
         "som van de gemeenten die in deze gemeente zijn opgegaan")
-    note[out["status"].to_numpy() == NOT_AVAILABLE] = (
-        "niet berekenbaar uit de waarden van de gemeenten (bv. een mediaan)")
+    note[out["status"].to_numpy() == NOT_AVAILABLE] = NOT_AVAILABLE_NOTE
     note[out["status"].to_numpy() == INCOMPLETE] = "niet berekend: waarde van een lid ontbreekt"
     out["note"] = note
     bench = engine.benchmark_rows(target)
