@@ -124,7 +124,8 @@ def _empty_notebook() -> float:
         nbformat.write(nb, src)
         start = time.perf_counter()
         papermill.execute_notebook(str(src), str(dst), parameters={"x": 2},
-                                   kernel_name="python3", progress_bar=False)
+                                   kernel_name="python3", progress_bar=False,
+                                   extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
         return time.perf_counter() - start
 
 

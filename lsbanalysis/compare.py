@@ -83,6 +83,7 @@ class Engine:
             for key, idx in mun_rows.groupby(["geo_version", "nis"], sort=False).indices.items()
         }
         self.benchmarks = self._benchmarks(rows)
+        self._bench_cache: dict[tuple, pd.DataFrame] = {}
         self._bench_by_entity = {
             key: part for key, part in self.benchmarks.groupby(["geo_version", "entity"])
         }
@@ -216,18 +217,25 @@ class Engine:
         out = out.drop_duplicates(["indicator", "year", "geo_version", "entity", "entity_type"])
         return out.reset_index(drop=True)
 
-    def benchmark_rows(self, target: Municipality) -> pd.DataFrame:
-        parts = []
-        for version in GEO_VERSIONS:
-            for level, code in self.parents(target.nis, version).items():
-                part = self._bench_by_entity.get((version, code))
-                if code is not None and part is not None:
-                    parts.append(part[part["entity_type"] == level])
-        if not parts:
-            return self.benchmarks.iloc[0:0]
-        out = pd.concat(parts, ignore_index=True)
-        # Only the years each geography is used for: a year comes from one source/geography.
-        return out
+    def benchmark_rows(self, target: Municipality, indicators: frozenset[str]) -> pd.DataFrame:
+        """Benchmark rows (arrondissement, province, region) of a target, every year."""
+        key = (tuple((v, tuple(self.parents(target.nis, v).items())) for v in GEO_VERSIONS),
+               indicators)
+        cached = self._bench_cache.get(key)
+        if cached is None:
+            parts = []
+            for version, parents in key[0]:
+                for level, code in parents:
+                    part = self._bench_by_entity.get((version, code))
+                    if code is not None and part is not None:
+                        parts.append(part[(part["entity_type"] == level)
+                                          & part["indicator"].isin(indicators)])
+            cached = (pd.concat(parts, ignore_index=True) if parts
+                      else self.benchmarks.iloc[0:0]).assign(role="benchmark")
+            if len(self._bench_cache) > 256:  # municipalities share them per arrondissement
+                self._bench_cache.clear()
+            self._bench_cache[key] = cached
+        return cached
 
 
 @dataclass
@@ -237,11 +245,18 @@ class Comparison:
     target: Municipality
     group: ReferenceGroup
     table: pd.DataFrame  # one row per indicator and entity, at the chosen year
-    history: pd.DataFrame  # the same over all years (trends)
+    raw_history: pd.DataFrame = field(repr=False)  # every year, undecorated
     indicators: list[Indicator]
     notes: list[str] = field(default_factory=list)
     catalogue: Catalogue = field(default_factory=load_catalogue, repr=False)
     engine: Engine | None = field(default=None, repr=False)
+
+    @cached_property
+    def history(self) -> pd.DataFrame:
+        """The same rows as ``table`` over all years (trends); built on first use."""
+        ds = self.engine.ds if self.engine is not None else None
+        return _decorate(ds, _rank(self.raw_history.copy()), self.catalogue, self.target,
+                         self.group)
 
     @cached_property
     def summary(self) -> pd.DataFrame:
@@ -365,47 +380,48 @@ def _aggregate(engine: Engine, inds: list[Indicator], group: ReferenceGroup,
     note[out["status"].to_numpy() == NOT_AVAILABLE] = NOT_AVAILABLE_NOTE
     note[out["status"].to_numpy() == INCOMPLETE] = "niet berekend: waarde van een lid ontbreekt"
     out["note"] = note
-    bench = engine.benchmark_rows(target)
-    bench = bench[bench["indicator"].isin(list(spec))].assign(role="benchmark")
+    bench = engine.benchmark_rows(target, frozenset(spec))
     return pd.concat([out[cols], bench[cols]], ignore_index=True)
 
 
 def _derived(inds: list[Indicator], base: pd.DataFrame) -> pd.DataFrame:
-    """Change and quotient indicators from aggregated base values (one join per kind)."""
-    keys = ["entity", "entity_type", "role"]
-    cols = ["value", "status", "source", "note"]
-    parts = []
-    changes = pd.DataFrame([(i.id, i.base, i.lag) for i in inds if i.method == "change"],
-                           columns=["derived", "indicator", "lag"])
-    if len(changes):
-        cur = base.merge(changes, on="indicator")
-        prev = base[["indicator", "year", *keys, *cols]].rename(columns={"year": "year_prev"})
-        cur["year_prev"] = cur["year"] - cur["lag"]
-        m = cur.merge(prev, on=["indicator", "year_prev", *keys], suffixes=("", "_b"))
-        m["value"] = (m["value"] / m["value_b"] - 1) * 100
-        parts.append(m)
-    quotients = pd.DataFrame(
-        [(i.id, i.numerator_indicator, i.denominator_indicator) for i in inds
-         if i.method == "quotient"], columns=["derived", "indicator", "indicator_b"])
-    if len(quotients):
-        cur = base.merge(quotients, on="indicator")
-        other = base[["indicator", "year", *keys, *cols]].rename(
-            columns={"indicator": "indicator_b"})
-        m = cur.merge(other, on=["indicator_b", "year", *keys], suffixes=("", "_b"))
-        m["value"] = m["value"] / m["value_b"]
-        m["source"] = m["source"] + "+" + m["source_b"]
-        parts.append(m)
-    if not parts:
+    """Change and quotient indicators from aggregated base values.
+
+    change:   100 * (value in year / value lag years earlier - 1), per entity
+    quotient: numerator indicator / denominator indicator, per entity and year
+    """
+    specs = [i for i in inds if i.method in ("change", "quotient")]
+    if not specs:
         return base.iloc[0:0]
-    m = pd.concat(parts, ignore_index=True)
-    ok = m["status"].eq("ok") & m["status_b"].eq("ok")
-    status = np.where(ok, "ok", np.where(m["status"].ne("ok"), m["status"], m["status_b"]))
-    return pd.DataFrame({
-        "indicator": m["derived"], "year": m["year"], "entity": m["entity"],
-        "entity_type": m["entity_type"], "role": m["role"],
-        "value": np.where(ok, m["value"], np.nan), "status": status, "source": m["source"],
-        "note": np.where(m["note"] != "", m["note"], m["note_b"]),
-    })
+    refs = {r for i in specs for r in (i.base, i.numerator_indicator, i.denominator_indicator)
+            if r}
+    src = base[base["indicator"].isin(refs)]
+    cols = ["indicator", "entity", "entity_type", "role", "year", "value", "status", "source",
+            "note"]
+    records = list(zip(*(src[c].to_numpy() for c in cols), strict=True))
+    lookup = {(r[0], r[1], r[2], r[3], int(r[4])): r for r in records}
+    out = []
+    for ind in specs:
+        first = ind.base if ind.method == "change" else ind.numerator_indicator
+        for r in records:
+            if r[0] != first:
+                continue
+            if ind.method == "change":
+                o = lookup.get((first, r[1], r[2], r[3], int(r[4]) - ind.lag))
+            else:
+                o = lookup.get((ind.denominator_indicator, r[1], r[2], r[3], int(r[4])))
+            if o is None:
+                continue
+            ok = r[6] == "ok" and o[6] == "ok"
+            if ok:
+                value = (r[5] / o[5] - 1) * 100 if ind.method == "change" else r[5] / o[5]
+            else:
+                value = np.nan
+            status = "ok" if ok else (r[6] if r[6] != "ok" else o[6])
+            source = r[7] if ind.method == "change" else f"{r[7]}+{o[7]}"
+            out.append((ind.id, r[4], r[1], r[2], r[3], value, status, source, r[8] or o[8]))
+    return pd.DataFrame(out, columns=["indicator", "year", "entity", "entity_type", "role",
+                                      "value", "status", "source", "note"])
 
 
 def _needed(catalogue: Catalogue, inds: list[Indicator]) -> list[Indicator]:
@@ -460,11 +476,13 @@ def compare(
     base = _aggregate(engine, needed, group, target)
     history = pd.concat([base, _derived(needed, base)], ignore_index=True)
     wanted = {i.id for i in chosen}
-    history = history[history["indicator"].isin(wanted)].copy()
-    history = _rank(history)
+    history = history[history["indicator"].isin(wanted)]
     notes: list[str] = []
     target_rows = history[history["role"] == "target"]
-    years_of = target_rows.groupby("indicator")["year"].apply(lambda s: sorted(set(s))).to_dict()
+    years_of: dict[str, list[int]] = {}
+    for iid, y in zip(target_rows["indicator"], target_rows["year"], strict=True):
+        years_of.setdefault(iid, []).append(int(y))
+    years_of = {k: sorted(set(v)) for k, v in years_of.items()}
     pick: dict[str, int] = {}
     for ind in chosen:
         years = years_of.get(ind.id, [])
@@ -487,10 +505,10 @@ def compare(
     if year is not None and len(chosen) == 1 and chosen[0].id not in pick:
         raise YearError(notes[-1])
     chosen = [i for i in chosen if i.id in pick]
-    history = history[history["indicator"].isin(pick)]
-    history = _decorate(ds, history.copy(), cat, target, group)
-    table = history[history["year"] == history["indicator"].map(pick)].reset_index(drop=True)
-    return Comparison(target=target, group=group, table=table, history=history,
+    history = history[history["indicator"].isin(pick)].reset_index(drop=True)
+    table = history[history["year"] == history["indicator"].map(pick)].copy()
+    table = _decorate(ds, _rank(table), cat, target, group)
+    return Comparison(target=target, group=group, table=table, raw_history=history,
                       indicators=chosen, notes=notes, catalogue=cat, engine=engine)
 
 
@@ -503,24 +521,34 @@ def _span(years: list[int]) -> str:
 
 
 def _decorate(ds, frame: pd.DataFrame, cat: Catalogue, target, group) -> pd.DataFrame:
-    """Add labels, names and the stable column order; sort for reading."""
+    """Add labels, names and the stable column order; sort for reading.
+
+    Works on integer codes (this runs for every comparison, on every year of every member).
+    """
     role_order = {"target": 0, "member": 1, "aggregate": 2, "benchmark": 3}
     level_order = {"municipality": 0, "reference_group": 1, "arrondissement": 2, "province": 3,
                    "region": 4}
-    ind_order = {iid: n for n, iid in enumerate(cat.indicators)}
-    frame["period"] = frame["year"].astype(str)
+    inds = list(cat.indicators.values())
+    ind_code = pd.Categorical(frame["indicator"], categories=[i.id for i in inds]).codes
+    ent_code, ents = pd.factorize(frame["entity"], sort=True)
     names = {m.nis: m.name for m in group.members}
     names[group.id] = group.label
-    ents = frame["entity"].unique()
-    names.update({e: ds.name_of(e) for e in ents if e not in names})
-    frame["name"] = frame["entity"].map(names)
-    frame["label"] = frame["indicator"].map({i.id: i.label for i in cat})
-    frame["unit"] = frame["indicator"].map({i.id: i.unit for i in cat})
-    frame["theme"] = frame["indicator"].map({i.id: i.theme for i in cat})
-    frame["_o"] = (frame["indicator"].map(ind_order) * 1000
-                   + frame["role"].map(role_order) * 10 + frame["entity_type"].map(level_order))
-    frame = frame.sort_values(["_o", "year", "entity"], kind="stable").drop(columns="_o")
-    return frame.reset_index(drop=True)
+    ent_names = np.array([names.get(e) or ds.name_of(e) for e in ents], dtype=object)
+    order = np.lexsort((
+        ent_code,
+        frame["year"].to_numpy(),
+        frame["entity_type"].map(level_order).to_numpy(),
+        frame["role"].map(role_order).to_numpy(),
+        ind_code,
+    ))
+    out = frame.iloc[order].reset_index(drop=True)
+    ind_code, ent_code = ind_code[order], ent_code[order]
+    out["period"] = out["year"].astype(str)
+    out["name"] = ent_names[ent_code]
+    out["label"] = np.array([i.label for i in inds], dtype=object)[ind_code]
+    out["unit"] = np.array([i.unit for i in inds], dtype=object)[ind_code]
+    out["theme"] = np.array([i.theme for i in inds], dtype=object)[ind_code]
+    return out
 
 
 def summarise(c: Comparison) -> pd.DataFrame:
