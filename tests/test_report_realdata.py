@@ -59,3 +59,19 @@ def test_herenthout_isom_report(herenthout):
 def test_another_municipality_and_group(geel):
     html = _check_report(geel, "Geel")
     assert "buurgemeenten van Geel" in html
+
+
+def test_exploration_notebook_runs(tmp_path):
+    import papermill
+
+    from lsbanalysis.paths import NOTEBOOKS_DIR
+
+    out = tmp_path / "verkenning.ipynb"
+    papermill.execute_notebook(
+        str(NOTEBOOKS_DIR / "00_verkenning.ipynb"), str(out), kernel_name="python3",
+        parameters={"gemeente": "Olen", "referentie": "arrondissement"}, progress_bar=False,
+        cwd=str(tmp_path), extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+    )
+    text = out.read_text(encoding="utf-8")
+    assert "Bedoelde u: Herenthout?" in text
+    assert '"output_type": "error"' not in text
