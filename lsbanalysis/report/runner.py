@@ -34,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import json
 import numbers
-import os
 import re
 import shutil
 import subprocess
@@ -52,12 +51,14 @@ from filelock import FileLock, Timeout
 
 import lsbanalysis
 from lsbanalysis import __version__
+from lsbanalysis.atomic import replace_dir
 from lsbanalysis.errors import LsbError
 from lsbanalysis.groups import ReferenceGroup, resolve_group
 from lsbanalysis.names import Municipality
 from lsbanalysis.paths import NOTEBOOKS_DIR, PACKAGE_DIR, REPORTS_DIR
 from lsbanalysis.report.assemble import ReportContext, assemble_html, slug
 from lsbanalysis.report.outputs import FIGURES, TABLES
+from lsbanalysis.sources import sha256_of
 
 #: (chapter id, notebook file in notebooks/, Dutch title), in report order.
 CHAPTERS: list[tuple[str, str, str]] = [
@@ -169,20 +170,12 @@ def report_slug(target: Municipality, referentie: str | Sequence[str]) -> str:
 # -- fingerprint ---------------------------------------------------------------------------
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def store_digests(store_dir: Path) -> dict[str, str]:
     """sha256 of each file of the processed store."""
     from lsbanalysis.store import io
 
     return {
-        name: _file_sha256(store_dir / name)
+        name: sha256_of(store_dir / name)
         for name in io.STORE_FILES
         if (store_dir / name).is_file()
     }
@@ -193,7 +186,7 @@ def _notebook_digest(path: Path) -> str:
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception:
-        return _file_sha256(path)
+        return sha256_of(path)
     cells = [
         (c.cell_type, c.source, sorted(c.get("metadata", {}).get("tags", []))) for c in nb.cells
     ]
@@ -209,7 +202,7 @@ def code_digest(
     for path in sorted(package_dir.rglob("*")):
         if path.suffix in CODE_SUFFIXES and "__pycache__" not in path.parts and path.is_file():
             h.update(path.relative_to(package_dir).as_posix().encode())
-            h.update(_file_sha256(path).encode())
+            h.update(sha256_of(path).encode())
     for chapter_id, filename, title in chapters:
         h.update(f"{chapter_id}\0{filename}\0{title}".encode())
         h.update(_notebook_digest(notebooks_dir / filename).encode())
@@ -376,21 +369,6 @@ def _keep_failed(failures: list[_Failure], tmp: Path, failed_dir: Path, message:
         if executed.exists():
             shutil.copy2(executed, failed_dir / executed.name)
     (failed_dir / "fout.txt").write_text(message + "\n", encoding="utf-8")
-
-
-def _swap(new: Path, target: Path) -> None:
-    """Replace ``target`` by ``new`` with two renames (as ``store.build._swap``)."""
-    if not target.exists():
-        new.rename(target)
-        return
-    backup = target.with_name(f".{target.name}-previous-{os.getpid()}")
-    target.rename(backup)
-    try:
-        new.rename(target)
-    except BaseException:
-        backup.rename(target)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
 
 
 def _clean_stale(out_root: Path, name: str) -> None:
@@ -665,7 +643,7 @@ def _build(
         (tmp / MANIFEST_FILE).write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-        _swap(tmp, folder)
+        replace_dir(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -21,6 +21,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from lsbanalysis import __version__
+from lsbanalysis.atomic import replace_dir
 from lsbanalysis.errors import LsbError, SourceFormatError, StoreError
 from lsbanalysis.sources import Source, load_manifest, sha256_of
 from lsbanalysis.store import io
@@ -300,25 +301,10 @@ def _write_atomically(out_dir: Path, observations, geo, bounds, manifest: dict) 
             for extra in out_dir.iterdir():
                 if extra.name not in io.STORE_FILES and extra.is_file():
                     shutil.copy2(extra, tmp / extra.name)
-        _swap(tmp, out_dir)
+        replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def _swap(new: Path, target: Path) -> None:
-    """Replace ``target`` by ``new`` with two renames; restores ``target`` if the second fails."""
-    if not target.exists():
-        new.rename(target)
-        return
-    backup = target.with_name(f".{target.name}-previous-{os.getpid()}")
-    target.rename(backup)
-    try:
-        new.rename(target)
-    except BaseException:
-        backup.rename(target)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
 
 
 __all__ = ["build_store", "check_codes", "locate", "LsbError"]
