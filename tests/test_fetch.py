@@ -65,7 +65,7 @@ def test_checksum_mismatch(tmp_path: Path) -> None:
 
 
 def test_checksum_mismatch_through_fetch_all(tmp_path: Path) -> None:
-    """fetch_all stops at the first bad file, naming it."""
+    """fetch_all tries every file and names the one with the wrong checksum first."""
     _, first = ALL_FILES[0]
     fake = tmp_path / "mirror" / first.path
     fake.parent.mkdir(parents=True)

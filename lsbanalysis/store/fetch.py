@@ -72,6 +72,12 @@ def fetch_file(
         raise
     except FileNotFoundError as exc:
         raise LsbError(str(exc)) from exc
+    except OSError as exc:  # network errors (requests' exceptions are OSErrors too)
+        hint = "" if file.url_confirmed else " (this address could not be confirmed)"
+        raise LsbError(
+            f"{file.name}: download from {url}{hint} failed: {exc}. Download it from "
+            f"{source.page} and place it at {target}, or use --mirror DIR."
+        ) from exc
     return target, origin
 
 
@@ -80,7 +86,24 @@ def fetch_all(raw_dir: Path, mirror: Path | None = None, *, progress: bool = Tru
     raw_dir = Path(raw_dir)
     files = [(s, f) for s in load_manifest() for f in s.files]
     counts: dict[str, int] = {}
+    failures: list[LsbError] = []
     for source, file in tqdm(files, desc="lsb data fetch", unit="bestand", disable=not progress):
-        _, origin = fetch_file(source, file, raw_dir, mirror)
+        try:
+            _, origin = fetch_file(source, file, raw_dir, mirror)
+        except LsbError as exc:  # try every file, then report all that failed
+            failures.append(exc)
+            continue
         counts[origin] = counts.get(origin, 0) + 1
+    if failures:
+        if len(failures) == 1:
+            raise failures[0]
+        more = f"\n(en nog {len(failures) - 5})" if len(failures) > 5 else ""
+        # A file that is not what the manifest says is the more serious problem: name it first.
+        failures.sort(key=lambda exc: not isinstance(exc, ChecksumError))
+        listed = "\n".join(f"- {exc}" for exc in failures[:5])
+        error = ChecksumError if isinstance(failures[0], ChecksumError) else LsbError
+        raise error(
+            f"{len(failures)} van de {len(files)} bestanden konden niet opgehaald worden:\n"
+            f"{listed}{more}"
+        )
     return counts
