@@ -29,46 +29,67 @@ def matching_sources(patterns: tuple[str, ...], available: list[str]) -> list[li
     return [sorted(s for s in available if fnmatch.fnmatchcase(s, p)) for p in patterns]
 
 
-def _worst_status(statuses: list[pd.Series]) -> pd.Series:
-    """Per row the most severe status of the components (suppressed > missing > ok)."""
-    ranks = np.max([s.map(_STATUS_RANK).to_numpy() for s in statuses], axis=0)
-    names = np.array(["ok", "missing", "suppressed"], dtype=object)
-    return pd.Series(names[ranks], index=statuses[0].index)
+_STATUS_NAMES = np.array(["ok", "missing", "suppressed"], dtype=object)
 
 
-def _compute(ind: Indicator, val: pd.DataFrame, sta: pd.DataFrame) -> pd.DataFrame:
-    """Value, numerator, denominator and status of one base indicator from a source's wide
-    tables (one column per measure)."""
+class _Wide:
+    """A source's annual observations as arrays: one row per (unit, year), one column per
+    measure, with status codes (0 ok, 1 missing, 2 suppressed, -1 no cell)."""
+
+    def __init__(self, obs: pd.DataFrame, idx: np.ndarray) -> None:
+        sub = obs.iloc[idx]
+        sub = sub[~sub["period"].astype(str).str.contains("Q", regex=False)]
+        keys = ["geo_version", "nis", "level", "year", "period"]
+        sub = sub.astype({k: object for k in keys if k != "year"})
+        # Groups are numbered in order of first appearance, as drop_duplicates keeps them.
+        row_id = sub.groupby(keys, sort=False).ngroup().to_numpy()
+        self.keys = sub[keys].drop_duplicates().reset_index(drop=True)
+        col_id, measures = pd.factorize(sub["measure"].astype(object))
+        n, m = len(self.keys), len(measures)
+        self.columns = {name: j for j, name in enumerate(measures)}
+        self.value = np.full((n, m), np.nan)
+        self.value[row_id, col_id] = sub["value"].to_numpy(dtype=float)
+        self.status = np.full((n, m), -1, dtype=np.int8)
+        self.status[row_id, col_id] = sub["status"].astype(object).map(_STATUS_RANK).to_numpy()
+
+    def has(self, measures) -> bool:
+        return all(m in self.columns for m in measures)
+
+    def values(self, measures) -> np.ndarray:
+        return self.value[:, [self.columns[m] for m in measures]]
+
+    def statuses(self, measures) -> np.ndarray:
+        return self.status[:, [self.columns[m] for m in measures]]
+
+
+def _compute(ind: Indicator, wide: _Wide) -> pd.DataFrame:
+    """Value, numerator, denominator and status of one base indicator from a source."""
     if ind.method == "value":
-        value = val[ind.measure]
-        num, den = value, pd.Series(np.nan, index=val.index)
-        status = sta[ind.measure]
+        value = wide.values([ind.measure])[:, 0]
+        num, den = value, np.full(len(value), np.nan)
+        status = wide.statuses([ind.measure])[:, 0]
     elif ind.method == "ratio":
-        num = val[list(ind.numerator)].sum(axis=1, min_count=len(ind.numerator))
-        den = val[list(ind.denominator)].sum(axis=1, min_count=len(ind.denominator))
-        value = ind.scale * num / den
-        status = _worst_status([sta[m] for m in ind.measures])
+        num = wide.values(ind.numerator).sum(axis=1)  # NaN if any component is NaN
+        den = wide.values(ind.denominator).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = ind.scale * num / den
+        status = wide.statuses(ind.measures).max(axis=1)
+        status = np.where(wide.statuses(ind.measures).min(axis=1) < 0, -1, status)
     else:  # rate: published rate, count numerator, derived denominator
-        value = val[ind.measure]
-        num = val[ind.count]
-        den = num / (value / ind.scale)
+        value = wide.values([ind.measure])[:, 0]
+        num = wide.values([ind.count])[:, 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            den = num / (value / ind.scale)
         # The unit's own published rate stands even when its count is not published.
-        status = sta[ind.measure]
-    frame = pd.DataFrame({"value": value, "num": num, "den": den, "status": status})
-    frame = frame[status.notna()]  # the source has no cell for this unit and year
-    frame.loc[frame["status"] != "ok", "value"] = np.nan
-    return frame.reset_index()
-
-
-def _wide(obs: pd.DataFrame, idx: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A source's annual observations as wide value and status tables (measures as columns)."""
-    sub = obs.iloc[idx]
-    sub = sub[~sub["period"].astype(str).str.contains("Q", regex=False)]
-    keys = ["geo_version", "nis", "level", "year", "period", "measure"]
-    sub = sub[keys + ["value", "status"]].astype({k: object for k in keys if k != "year"})
-    sub["status"] = sub["status"].astype(object)
-    indexed = sub.set_index(keys)
-    return indexed["value"].unstack("measure"), indexed["status"].unstack("measure")
+        status = wide.statuses([ind.measure])[:, 0]
+    present = status >= 0  # the source has a cell for this unit and year
+    frame = wide.keys[present].reset_index(drop=True)
+    status = status[present]
+    frame["value"] = np.where(status == 0, value[present], np.nan)
+    frame["num"] = num[present]
+    frame["den"] = den[present]
+    frame["status"] = _STATUS_NAMES[status]
+    return frame
 
 
 def indicator_rows(catalogue: Catalogue, observations: pd.DataFrame) -> pd.DataFrame:
@@ -84,11 +105,11 @@ def indicator_rows(catalogue: Catalogue, observations: pd.DataFrame) -> pd.DataF
     measure = obs["measure"].astype("category")
     wanted = np.flatnonzero(measure.cat.categories.isin(list(needed)))
     codes = measure.cat.codes.to_numpy()
-    wide: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+    wide: dict[str, _Wide] = {}
     for source, idx in by_source.items():
         idx = idx[np.isin(codes[idx], wanted)]
         if len(idx):
-            wide[str(source)] = _wide(obs, idx)
+            wide[str(source)] = _Wide(obs, idx)
     available = sorted(wide)
     parts = []
     for ind in base:
@@ -96,9 +117,8 @@ def indicator_rows(catalogue: Catalogue, observations: pd.DataFrame) -> pd.DataF
         frames = []
         for group in ranked:
             for source in group:
-                val, sta = wide[source]
-                if all(m in val.columns for m in ind.measures):
-                    frames.append(_compute(ind, val, sta).assign(source=source))
+                if wide[source].has(ind.measures):
+                    frames.append(_compute(ind, wide[source]).assign(source=source))
         if not frames:
             continue
         rows = pd.concat(frames, ignore_index=True)
