@@ -259,6 +259,24 @@ class Comparison:
                          self.group)
 
     @cached_property
+    def _by_indicator(self) -> dict[str, pd.DataFrame]:
+        return dict(tuple(self.table.groupby("indicator", sort=False)))
+
+    @cached_property
+    def _target_history(self) -> dict[str, pd.DataFrame]:
+        h = self.history
+        h = h[(h["role"] == "target") & (h["status"] == "ok")].sort_values("year")
+        return dict(tuple(h.groupby("indicator", sort=False)))
+
+    def target_history(self, indicator: str) -> pd.DataFrame:
+        """The municipality's published values of one indicator over the years, oldest first."""
+        return self._target_history.get(indicator, self.history.iloc[0:0])
+
+    def rows(self, indicator: str) -> pd.DataFrame:
+        """The table's rows of one indicator."""
+        return self._by_indicator.get(indicator, self.table.iloc[0:0])
+
+    @cached_property
     def summary(self) -> pd.DataFrame:
         """One row per indicator: target, group, benchmarks, rank, differences and trend."""
         return summarise(self)

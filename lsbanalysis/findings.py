@@ -103,7 +103,7 @@ def _ok(x) -> bool:
 
 
 def _rows(c, ind_id: str) -> pd.DataFrame:
-    return c.table[c.table["indicator"] == ind_id]
+    return c.rows(ind_id)
 
 
 def _entity_phrase(row) -> str:
@@ -292,9 +292,7 @@ def c_engine(c):
 
 
 def trend_finding(c, ind: Indicator, row: pd.Series) -> Finding | None:
-    hist = c.history
-    h = hist[(hist["indicator"] == ind.id) & (hist["role"] == "target")
-             & hist["status"].eq("ok")].sort_values("year")
+    h = c.target_history(ind.id)
     if len(h) < 3 or ind.method == "change":
         return None
     first, last = h.iloc[0], h.iloc[-1]
