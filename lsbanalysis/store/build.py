@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import UTC, datetime
@@ -139,12 +138,6 @@ def _read_boundaries(raw_dir: Path) -> dict[str, object]:
     }
 
 
-def _timed(func: Callable, *args) -> tuple[object, float]:
-    start = time.perf_counter()
-    result = func(*args)
-    return result, time.perf_counter() - start
-
-
 # --- orchestration -------------------------------------------------------------------------
 
 
@@ -196,16 +189,15 @@ def build_store(
     tasks.insert(3, ("geography", _read_geography, (raw_dir,)))
     jobs = jobs or min(2, os.cpu_count() or 1)
     results: dict[str, object] = {}
-    timings: dict[str, float] = {}
     bar = tqdm(total=len(tasks) + 1, desc="lsb data build", unit="bron", disable=not progress)
     try:
         if jobs > 1:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futures = {pool.submit(_timed, func, *args): name for name, func, args in tasks}
+                futures = {pool.submit(func, *args): name for name, func, args in tasks}
                 try:
                     for fut in as_completed(futures):
                         name = futures[fut]
-                        results[name], timings[name] = fut.result()
+                        results[name] = fut.result()
                         bar.set_postfix_str(name)
                         bar.update()
                 except BaseException:
@@ -214,7 +206,7 @@ def build_store(
                     raise
         else:
             for name, func, args in tasks:
-                results[name], timings[name] = _timed(func, *args)
+                results[name] = func(*args)
                 bar.set_postfix_str(name)
                 bar.update()
     except BaseException:
@@ -227,14 +219,14 @@ def build_store(
     bounds = results["boundaries"]
     bar.set_postfix_str("schrijven")
 
-    manifest = _manifest(sources, raw_dir, observations, timings)
+    manifest = _manifest(sources, raw_dir, observations)
     _write_atomically(out_dir, observations, geo, bounds, manifest)
     bar.update()
     bar.close()
     return manifest
 
 
-def _manifest(sources, raw_dir: Path, observations: pd.DataFrame, timings: dict) -> dict:
+def _manifest(sources, raw_dir: Path, observations: pd.DataFrame) -> dict:
     counts = observations.groupby("source", observed=True).agg(
         rows=("value", "size"),
         measures=("measure", "nunique"),
@@ -279,7 +271,6 @@ def _manifest(sources, raw_dir: Path, observations: pd.DataFrame, timings: dict)
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "lsbanalysis_version": __version__,
         "sources": entries,
-        "read_seconds": {k: round(v, 3) for k, v in sorted(timings.items())},
     }
 
 
