@@ -59,6 +59,12 @@ def resolve_group(ds, target: Municipality, reference: str | Sequence[str]) -> R
                 (nb["geo_version"] == target.geo_version) & (nb["nis"] == target.nis),
                 "neighbour_nis",
             ]
+            if codes.empty:
+                raise ReferenceGroupError(
+                    f"{target.name} deelt in de grenzenbestanden (Vlaanderen en Brussel) met geen "
+                    "enkele gemeente een grens, dus de groep 'buren' is leeg. Kies "
+                    "'arrondissement' of geef een lijst van gemeenten."
+                )
             members = [target] + [ds.municipality(code) for code in sorted(codes)]
             group_id, label = spec.id, f"buurgemeenten van {target.name}"
         else:  # pragma: no cover - the catalogue loader rejects other rules

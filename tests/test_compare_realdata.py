@@ -134,3 +134,10 @@ def test_merged_municipality_keeps_its_current_benchmarks(ds):
     t = row(c, "inkomen_gemiddeld_aangifte", "target")
     assert t["status"] == "ok" and "opgegaan" in t["note"]
     assert row(c, "inkomen_mediaan_aangifte", "target")["status"] == "not_available"
+
+
+def test_municipality_without_flemish_neighbours(ds):
+    from lsbanalysis.groups import ReferenceGroupError
+
+    with pytest.raises(ReferenceGroupError, match="Voeren deelt .* geen enkele gemeente"):
+        ds.compare("Voeren", reference="buren")
