@@ -138,18 +138,6 @@ class Engine:
         munis = self.municipalities[version]
         return munis.index[munis[level] == code].tolist()
 
-    def years(self, indicator: Indicator) -> dict[int, str]:
-        """Years (→ source) an indicator has, derived indicators included."""
-        if indicator.method == "change":
-            base = self.years(self.catalogue[indicator.base])
-            return {y: s for y, s in base.items() if y - indicator.lag in base}
-        if indicator.method == "quotient":
-            a = self.years(self.catalogue[indicator.numerator_indicator])
-            b = self.years(self.catalogue[indicator.denominator_indicator])
-            return {y: f"{a[y]}+{b[y]}" for y in a if y in b}
-        part = self.rows.loc[self.rows["indicator"] == indicator.id, ["year", "source"]]
-        return dict(zip(part["year"], part["source"], strict=False))
-
     # -- benchmarks ------------------------------------------------------------------------
 
     def _benchmarks(self, rows: pd.DataFrame) -> pd.DataFrame:

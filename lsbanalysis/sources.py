@@ -56,13 +56,6 @@ def load_manifest(path: Path = MANIFEST_PATH) -> tuple[Source, ...]:
     return tuple(sources)
 
 
-def source_by_id(source_id: str) -> Source:
-    for src in load_manifest():
-        if src.id == source_id:
-            return src
-    raise KeyError(f"unknown source {source_id!r}")
-
-
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from lsbanalysis.compare import INCOMPLETE, NOT_AVAILABLE, YearError
+from lsbanalysis.compare import ENTITY_TYPES, INCOMPLETE, NOT_AVAILABLE, YearError
 from lsbanalysis.dataset import Dataset
 from lsbanalysis.errors import UnknownMunicipalityError
 from lsbanalysis.groups import ReferenceGroupError
@@ -178,8 +178,7 @@ def test_csv_contract(ds):
     header = text.splitlines()[0].split(",")
     assert header[:5] == ["indicator", "period", "entity", "entity_type", "value"]
     table = c.table
-    assert set(table["entity_type"]) <= {"municipality", "reference_group", "arrondissement",
-                                         "province", "region"}
+    assert set(table["entity_type"]) <= set(ENTITY_TYPES)
     # One row per indicator and entity.
     assert not table.duplicated(["indicator", "entity", "entity_type"]).any()
     assert "lijst" in set(table["entity"])  # the group aggregate is named after the group

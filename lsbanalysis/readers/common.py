@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -90,17 +90,6 @@ def read_workbook(
             frame = frame.iloc[header + 1 :]
         out[key] = frame
     return out
-
-
-def require_sheet(path: Path, names: Sequence[str], candidates: Iterable[str]) -> str:
-    """Return the first of ``candidates`` present in ``names`` or fail naming them all."""
-    candidates = list(candidates)
-    for cand in candidates:
-        if cand in names:
-            return cand
-    raise SourceFormatError(
-        path, f"none of the expected sheets {candidates} found; the workbook has {list(names)}"
-    )
 
 
 def check_labels(
