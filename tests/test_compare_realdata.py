@@ -141,3 +141,12 @@ def test_municipality_without_flemish_neighbours(ds):
 
     with pytest.raises(ReferenceGroupError, match="Voeren deelt .* geen enkele gemeente"):
         ds.compare("Voeren", reference="buren")
+
+
+def test_municipality_merged_in_2019_is_compared_in_2015_too(ds):
+    # Puurs-Sint-Amands (12041, 2019) = Puurs (12030) + Sint-Amands (12034) in 2015 data.
+    c = ds.compare("Puurs-Sint-Amands", reference="arrondissement",
+                   indicators=["aangiften_lt20k_pct", "inkomen_mediaan_aangifte"], year=2015)
+    share = row(c, "aangiften_lt20k_pct", "target")
+    assert share["status"] == "ok" and "opgegaan" in share["note"]
+    assert row(c, "inkomen_mediaan_aangifte", "target")["status"] == "not_available"

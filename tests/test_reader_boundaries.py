@@ -346,3 +346,30 @@ def test_unknown_layer_key(tmp_path):
         boundaries.read({"municipalities_1977": tmp_path / "x.shp"})
     with pytest.raises(ValueError, match="no boundary layers"):
         boundaries.read({})
+
+
+def test_merger_links_of_2019(mirror, raw):
+    links = boundaries.merger_links(
+        mirror / "boundaries" / "flanders_brussels_municipalities_2018.shp", raw)
+    assert len(links) == 327
+    assert set(links["geo_from"]) == {"1977"} and set(links["geo_to"]) == {"2019"}
+    changed = links[links["nis_from"] != links["nis_to"]]
+    by_new = changed.groupby("nis_to")["nis_from"].apply(sorted).to_dict()
+    assert by_new == {
+        "12041": ["12030", "12034"],  # Puurs-Sint-Amands
+        "44083": ["44011", "44049"],  # Deinze + Nevele
+        "44084": ["44001", "44029"],  # Aalter + Knesselare
+        "44085": ["44036", "44072", "44080"],  # Lievegem
+        "45068": ["45017", "45057"],  # Kruisem
+        "72042": ["71047", "72040"],  # Oudsbergen
+        "72043": ["72025", "72029"],  # Pelt
+    }
+    assert (links.loc[links["nis_from"] == "13012", "nis_to"] == "13012").all()
+
+
+def test_merger_links_need_the_whole_old_layer(mirror, raw, tmp_path):
+    old = gpd.read_file(mirror / "boundaries" / "flanders_brussels_municipalities_2018.shp")
+    path = tmp_path / "flanders_brussels_municipalities_2018.shp"
+    old.head(20).to_file(path)
+    with pytest.raises(SourceFormatError, match="expected 327 features"):
+        boundaries.merger_links(path, raw)

@@ -461,3 +461,51 @@ def neighbours(
     version_rank = out["geo_version"].map({v: i for i, v in enumerate(GEO_VERSIONS)})
     out = out.assign(_v=version_rank).sort_values(["_v", "nis", "neighbour_nis"])
     return out.drop(columns="_v").reset_index(drop=True)
+
+
+#: The municipalities before the 2019 mergers, used only to link them to their 2019 successors.
+MUNICIPALITIES_2018 = LayerSpec(
+    "flanders_brussels_municipalities_2018.shp",
+    "municipality",
+    ("1977",),
+    "gemeente20",
+    None,
+    327,
+    "municipalities 1977-2018 (308 Flemish + 19 Brussels)",
+)
+
+
+def merger_links(path_2018: Path, layers: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Links from the municipalities of 1977-2018 to those of 2019-2024.
+
+    The 2019 mergers joined whole municipalities, so each old municipality lies inside exactly
+    one new one: it is linked to the 2019 municipality that contains a point inside it. Returns
+    ``nis_from, geo_from ("1977"), nis_to, geo_to ("2019")`` for the Flemish and Brussels
+    municipalities (identity links included). Fails if an unchanged code would be linked to
+    another municipality, which would mean the layers do not match.
+    """
+    old = _read_layer(Path(path_2018), MUNICIPALITIES_2018)
+    new = layers[(layers["level"] == "municipality") & (layers["geo_version"] == "2019")]
+    if new.empty:
+        raise ValueError("merger_links needs the 2019-2024 municipalities (from read())")
+    points = gpd.GeoDataFrame({"nis_from": old["nis"]}, geometry=old.representative_point(),
+                              crs=CRS_EPSG)
+    joined = gpd.sjoin(points, new[["nis", "geometry"]], predicate="within", how="left")
+    joined = joined.rename(columns={"nis": "nis_to"}).drop_duplicates("nis_from")
+    unlinked = joined.loc[joined["nis_to"].isna(), "nis_from"].tolist()
+    if unlinked:
+        raise SourceFormatError(
+            path_2018, f"municipalities {unlinked[:5]} lie in no 2019-2024 municipality"
+        )
+    survivors = joined[joined["nis_from"].isin(set(new["nis"]))]
+    moved = survivors[survivors["nis_from"] != survivors["nis_to"]]
+    if len(moved):
+        pairs = ", ".join(f"{a}→{b}" for a, b in zip(moved["nis_from"], moved["nis_to"],
+                                                     strict=True))
+        raise SourceFormatError(
+            path_2018, f"unchanged municipality codes would be linked elsewhere: {pairs[:200]}"
+        )
+    return pd.DataFrame({
+        "nis_from": joined["nis_from"].to_numpy(dtype=object), "geo_from": "1977",
+        "nis_to": joined["nis_to"].to_numpy(dtype=object), "geo_to": "2019",
+    }).sort_values("nis_from", ignore_index=True)

@@ -131,10 +131,12 @@ def _read_boundaries(raw_dir: Path) -> dict[str, object]:
     shapefiles = {
         p.stem.removeprefix("flanders_brussels_"): p for p in paths if p.suffix == ".shp"
     }
+    before_2019 = shapefiles.pop("municipalities_2018")
     layers = boundaries.read(shapefiles)
     return {
         "boundaries": boundaries.simplify(layers),
         "neighbours": boundaries.neighbours(layers),
+        "crosswalk": boundaries.merger_links(before_2019, layers),
     }
 
 
@@ -217,6 +219,8 @@ def build_store(
     geo = results["geography"]
     check_codes(observations, geo["geography"], raw_dir)
     bounds = results["boundaries"]
+    # 1977 → 2019 links come from the boundaries, 2019 → 2025 from the lookup tables.
+    geo["crosswalk"] = pd.concat([bounds["crosswalk"], geo["crosswalk"]], ignore_index=True)
     bar.set_postfix_str("schrijven")
 
     manifest = _manifest(sources, raw_dir, observations)
