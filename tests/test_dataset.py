@@ -41,8 +41,11 @@ def test_store_tables(ds: lsbanalysis.Dataset) -> None:
     assert len(ds.geography) > 0
     # Crosswalk 2019 -> 2025: Borsbeek merged into Antwerpen on 1 January 2025.
     cw = ds.crosswalk
-    borsbeek = cw[cw["nis_from"] == "11007"]
-    assert borsbeek[["geo_from", "nis_to", "geo_to"]].values.tolist() == [["2019", "11002", "2025"]]
+    borsbeek = cw[(cw["nis_from"] == "11007") & (cw["geo_from"] == "2019")]
+    assert borsbeek[["nis_to", "geo_to"]].values.tolist() == [["11002", "2025"]]
+    # and 1977 -> 2019: Puurs and Sint-Amands became Puurs-Sint-Amands in 2019
+    puurs = cw[(cw["geo_from"] == "1977") & (cw["nis_to"] == "12041")]
+    assert sorted(puurs["nis_from"]) == ["12030", "12034"]
     # Neighbours: symmetric, Herentals borders Herenthout.
     nb = ds.neighbours
     pairs = set(zip(nb["geo_version"], nb["nis"], nb["neighbour_nis"], strict=True))
