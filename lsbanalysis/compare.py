@@ -17,6 +17,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from lsbanalysis import fmt
 from lsbanalysis.catalogue import Catalogue, Indicator, load_catalogue
 from lsbanalysis.errors import LsbError
 from lsbanalysis.groups import CURRENT_GEOGRAPHY, ReferenceGroup, resolve_group
@@ -500,13 +501,13 @@ def compare(
         elif year in years:
             pick[ind.id] = year
         else:
-            notes.append(f"{ind.short}: geen gegevens voor {year} (wel {_span(years)}).")
+            notes.append(f"{ind.short}: geen gegevens voor {year} (wel {fmt.years(years)}).")
     if not pick:
         all_years = sorted({y for ys in years_of.values() for y in ys})
         what = (f"{chosen[0].short} heeft geen" if len(chosen) == 1
                 else "Geen enkele indicator heeft")
         raise YearError(
-            f"{what} gegevens voor {year}; beschikbare jaren: {_span(all_years)}."
+            f"{what} gegevens voor {year}; beschikbare jaren: {fmt.years(all_years)}."
         )
     if year is not None and len(chosen) == 1 and chosen[0].id not in pick:
         raise YearError(notes[-1])
@@ -516,14 +517,6 @@ def compare(
     table = _decorate(ds, _rank(table), cat, target, group)
     return Comparison(target=target, group=group, table=table, raw_history=history,
                       indicators=chosen, notes=notes, catalogue=cat, engine=engine)
-
-
-def _span(years: list[int]) -> str:
-    if not years:
-        return "geen"
-    if years == list(range(years[0], years[-1] + 1)) and len(years) > 2:
-        return f"{years[0]}–{years[-1]}"
-    return ", ".join(map(str, years))
 
 
 def _decorate(ds, frame: pd.DataFrame, cat: Catalogue, target, group) -> pd.DataFrame:

@@ -34,3 +34,12 @@ def difference(diff: float, unit: str) -> str:
 
 def percent(value_: float, decimals: int = 1) -> str:
     return number(value_, decimals) + " %"
+
+
+def years(values: list[int]) -> str:
+    """A list of years for a sentence: '2014–2024' when consecutive (3 or more), else listed."""
+    if not values:
+        return "geen"
+    if len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]}–{values[-1]}"
+    return ", ".join(map(str, values))

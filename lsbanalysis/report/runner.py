@@ -50,7 +50,7 @@ import nbformat
 from filelock import FileLock, Timeout
 
 import lsbanalysis
-from lsbanalysis import __version__
+from lsbanalysis import __version__, fmt
 from lsbanalysis.atomic import replace_dir
 from lsbanalysis.errors import LsbError
 from lsbanalysis.groups import ReferenceGroup, resolve_group
@@ -121,12 +121,6 @@ class ReportResult:
 # -- parameters ----------------------------------------------------------------------------
 
 
-def _span(years: list[int]) -> str:
-    if len(years) > 2 and years == list(range(years[0], years[-1] + 1)):
-        return f"{years[0]}–{years[-1]}"
-    return ", ".join(map(str, years)) or "geen"
-
-
 def validate_parameters(
     ds, gemeente: str | int, referentie: str | Sequence[str], jaar: int | None
 ) -> tuple[Municipality, ReferenceGroup]:
@@ -142,7 +136,7 @@ def validate_parameters(
         years = sorted({int(y) for y in ds.observations["year"].unique()})
         if jaar not in years:
             raise YearError(
-                f"Geen gegevens voor {jaar}: de gegevens bestaan voor de jaren {_span(years)}."
+                f"Geen gegevens voor {jaar}: de gegevens bestaan voor de jaren {fmt.years(years)}."
             )
         if hasattr(ds, "compare"):  # the definitive check: does any indicator have the year?
             try:
