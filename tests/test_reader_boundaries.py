@@ -12,16 +12,8 @@ import shapely
 
 from lsbanalysis.errors import SourceFormatError
 from lsbanalysis.readers import boundaries
+from tests.isom import ISOM
 
-ISOM = {
-    "13010": "Grobbendonk",
-    "13011": "Herentals",
-    "13012": "Herenthout",
-    "13017": "Kasterlee",
-    "13019": "Lille",
-    "13029": "Olen",
-    "13044": "Vorselaar",
-}
 # Verified on the 2025 and 2019-2024 layers: shared borders of 8.8 km (Heist-op-den-Berg),
 # 2.8 km (Nijlen), 6.1 km (Grobbendonk) and 7.1 km (Herentals). Vorselaar (2.3 km away) and
 # Westerlo (2.7 km away) do not touch Herenthout.

@@ -11,16 +11,7 @@ import pytest
 
 from lsbanalysis.errors import SourceFormatError
 from lsbanalysis.readers import pinc_lookups, refnis
-
-ISOM = {
-    "13010": "Grobbendonk",
-    "13011": "Herentals",
-    "13012": "Herenthout",
-    "13017": "Kasterlee",
-    "13019": "Lille",
-    "13029": "Olen",
-    "13044": "Vorselaar",
-}
+from tests.isom import ISOM
 
 # --------------------------------------------------------------------------------------------
 # Real data (each file read once per module)

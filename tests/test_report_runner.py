@@ -41,6 +41,7 @@ from lsbanalysis.report import (
 )
 from lsbanalysis.report.assemble import slug
 from lsbanalysis.store import io
+from tests.isom import ISOM
 
 NOTEBOOKS = Path(__file__).parent / "fixtures" / "notebooks"
 CHAPTERS = [
@@ -48,16 +49,7 @@ CHAPTERS = [
     ("parameters", "parameters.ipynb", "Parameters"),
 ]
 FAILING = [CHAPTERS[0], ("faalt", "faalt.ipynb", "Faalt")]
-MUNICIPALITIES = {
-    "13010": "Grobbendonk",
-    "13011": "Herentals",
-    "13012": "Herenthout",
-    "13017": "Kasterlee",
-    "13019": "Lille",
-    "13029": "Olen",
-    "13044": "Vorselaar",
-    "13049": "Westerlo",
-}
+MUNICIPALITIES = {**ISOM, "13049": "Westerlo"}
 PNG_1PX = (
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJ"
     "RU5ErkJggg=="
