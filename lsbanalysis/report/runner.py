@@ -463,39 +463,39 @@ def build_report(
             )
         _clean_stale(out_root, name)
         return _build(
-            ds,
-            target,
-            group,
-            parameters,
-            folder,
-            name,
-            notebooks_dir,
-            chapters,
-            max(1, int(jobs)),
-            fingerprint,
-            store,
-            code,
-            say,
+            _Plan(ds=ds, target=target, group=group, parameters=parameters, folder=folder,
+                  name=name, notebooks_dir=notebooks_dir, chapters=chapters,
+                  jobs=max(1, int(jobs)), fingerprint=fingerprint, store=store, code=code,
+                  say=say)
         )
     finally:
         lock.release()
 
 
-def _build(
-    ds,
-    target,
-    group,
-    parameters,
-    folder,
-    name,
-    notebooks_dir,
-    chapters,
-    jobs,
-    fingerprint,
-    store,
-    code,
-    say,
-) -> ReportResult:
+@dataclass(frozen=True)
+class _Plan:
+    """Everything one report build needs, decided before the lock-protected build starts."""
+
+    ds: object
+    target: Municipality
+    group: ReferenceGroup
+    parameters: dict
+    folder: Path
+    name: str
+    notebooks_dir: Path
+    chapters: list
+    jobs: int
+    fingerprint: str
+    store: dict[str, str]
+    code: str
+    say: Callable[[str], None]
+
+
+def _build(plan: _Plan) -> ReportResult:
+    ds, target, group, parameters = plan.ds, plan.target, plan.group, plan.parameters
+    folder, name, chapters = plan.folder, plan.name, plan.chapters
+    notebooks_dir, jobs, say = plan.notebooks_dir, plan.jobs, plan.say
+    fingerprint, store, code = plan.fingerprint, plan.store, plan.code
     out_root = folder.parent
     started_at, t0 = _now(), time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-building-", dir=out_root))
