@@ -127,7 +127,7 @@ def compare_cmd(gemeente, referentie, jaar, indicators, fmt_) -> None:
 
         click.echo(json.dumps(c.to_json(), ensure_ascii=False, indent=2))
     else:
-        from lsbanalysis.report_text import summary_text
+        from lsbanalysis.report.text import summary_text
 
         click.echo(summary_text(c))
     for note in c.notes:
@@ -138,7 +138,7 @@ def compare_cmd(gemeente, referentie, jaar, indicators, fmt_) -> None:
 @_comparison_options
 def findings_cmd(gemeente, referentie, jaar, indicators) -> None:
     """Druk de vaststellingen af, per thema, de duidelijkste verschillen eerst."""
-    from lsbanalysis.report_text import findings_text
+    from lsbanalysis.report.text import findings_text
 
     c = _compare(gemeente, referentie, jaar, indicators)
     click.echo(findings_text(c))

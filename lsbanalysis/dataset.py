@@ -44,7 +44,7 @@ class Dataset:
     @cached_property
     def engine(self):
         """Indicator values of every unit and year, computed once per dataset."""
-        from lsbanalysis.compare import Engine
+        from lsbanalysis.analysis.compare import Engine
 
         return Engine(self)
 
@@ -54,7 +54,7 @@ class Dataset:
         >>> c = ds.compare("Herenthout", reference="ISOM", year=2022)
         >>> c.summary, c.findings
         """
-        from lsbanalysis.compare import compare
+        from lsbanalysis.analysis.compare import compare
 
         return compare(self, gemeente, reference=reference, year=year, indicators=indicators)
 

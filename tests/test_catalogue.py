@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lsbanalysis.catalogue import CatalogueError, load_catalogue, load_reference_groups
+from lsbanalysis.analysis.catalogue import CatalogueError, load_catalogue, load_reference_groups
 
 REQUIRED = [
     "inkomen_mediaan_aangifte", "inkomen_gemiddeld_aangifte", "inkomen_gemiddeld_inwoner",

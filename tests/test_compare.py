@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-from lsbanalysis.compare import ENTITY_TYPES, INCOMPLETE, NOT_AVAILABLE, YearError
+from lsbanalysis.analysis.compare import ENTITY_TYPES, INCOMPLETE, NOT_AVAILABLE, YearError
+from lsbanalysis.analysis.groups import ReferenceGroupError
 from lsbanalysis.dataset import Dataset
 from lsbanalysis.errors import UnknownMunicipalityError
-from lsbanalysis.groups import ReferenceGroupError
 from tests.tiny_store import obs, write_store
 
 BANDS = ("lt10k", "10k_20k", "20k_30k", "30k_40k", "40k_50k", "gt50k")

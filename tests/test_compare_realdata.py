@@ -137,7 +137,7 @@ def test_merged_municipality_keeps_its_current_benchmarks(ds):
 
 
 def test_municipality_without_flemish_neighbours(ds):
-    from lsbanalysis.groups import ReferenceGroupError
+    from lsbanalysis.analysis.groups import ReferenceGroupError
 
     with pytest.raises(ReferenceGroupError, match="Voeren deelt .* geen enkele gemeente"):
         ds.compare("Voeren", reference="buren")

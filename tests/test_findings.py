@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from lsbanalysis import fmt
-from lsbanalysis.catalogue import load_catalogue
-from lsbanalysis.compare import _derived
-from lsbanalysis.findings import BETTER, NEUTRAL, UNAVAILABLE, WORSE, make_findings
+from lsbanalysis.analysis.catalogue import load_catalogue
+from lsbanalysis.analysis.compare import _derived
+from lsbanalysis.analysis.findings import BETTER, NEUTRAL, UNAVAILABLE, WORSE, make_findings
 from tests.test_compare import ds  # noqa: F401  (module-scoped miniature dataset)
 
 

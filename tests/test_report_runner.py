@@ -24,10 +24,10 @@ from filelock import FileLock
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 import lsbanalysis
+from lsbanalysis.analysis.compare import YearError
+from lsbanalysis.analysis.groups import ReferenceGroupError
 from lsbanalysis.cli import main
-from lsbanalysis.compare import YearError
 from lsbanalysis.errors import LsbError, UnknownMunicipalityError
-from lsbanalysis.groups import ReferenceGroupError
 from lsbanalysis.paths import processed_dir
 from lsbanalysis.report import (
     ReportBusyError,

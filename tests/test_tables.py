@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lsbanalysis import tables
+from lsbanalysis.report import tables
 from tests.test_compare import ds  # noqa: F401
 
 

@@ -1,6 +1,6 @@
 """Charts for the analyserapport: ranking bars, trend lines, income bands and maps.
 
-Every function takes a :class:`~lsbanalysis.compare.Comparison` and returns a matplotlib
+Every function takes a :class:`~lsbanalysis.analysis.compare.Comparison` and returns a matplotlib
 ``Figure``; none shows or saves it. Every figure carries its own Dutch title, a subtitle with
 the municipality, the reference group and the year, the unit, and a footer with the source and
 notes, so that a copied PNG stays self-explanatory. Numbers use Dutch notation (:mod:`fmt`).

@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from lsbanalysis import fmt
+from lsbanalysis.analysis.groups import arrondissement_phrase
 from lsbanalysis.charts.common import (
     _group_phrase,
     _group_short,
@@ -38,7 +39,6 @@ from lsbanalysis.charts.style import (
     _value_room,
 )
 from lsbanalysis.errors import LsbError
-from lsbanalysis.groups import arrondissement_phrase
 
 
 @_styled

@@ -1,14 +1,14 @@
-"""Reading a :class:`~lsbanalysis.compare.Comparison` for the charts: its indicator and rows,
-the names of the group and the comparison points, their footnotes and sources.
+"""Reading a :class:`~lsbanalysis.analysis.compare.Comparison` for the charts: its indicator and
+rows, the names of the group and the comparison points, their footnotes and sources.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from lsbanalysis.analysis.findings import source_label
 from lsbanalysis.charts.style import REFERENCE_ORDER, STATUS_TEXT, _capital
 from lsbanalysis.errors import LsbError
-from lsbanalysis.findings import source_label
 
 
 def _indicator(c, indicator: str):

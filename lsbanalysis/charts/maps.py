@@ -11,6 +11,7 @@ from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path
 
 from lsbanalysis import fmt
+from lsbanalysis.analysis.groups import CURRENT_GEOGRAPHY, arrondissement_phrase
 from lsbanalysis.charts.common import _group_phrase, _indicator, _sources
 from lsbanalysis.charts.style import (
     ACCENT,
@@ -33,7 +34,6 @@ from lsbanalysis.charts.style import (
     _styled,
 )
 from lsbanalysis.errors import LsbError
-from lsbanalysis.groups import CURRENT_GEOGRAPHY, arrondissement_phrase
 
 MAP_CMAP = LinearSegmentedColormap.from_list(
     "lsb_blues", matplotlib.colormaps["Blues"](np.linspace(0.12, 0.88, 256)))

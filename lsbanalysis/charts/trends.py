@@ -7,6 +7,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, MaxNLocator
 
 from lsbanalysis import fmt
+from lsbanalysis.analysis.groups import arrondissement_phrase
 from lsbanalysis.charts.common import _indicator, _reference_name, _sources, _span
 from lsbanalysis.charts.style import (
     ACCENT,
@@ -28,7 +29,6 @@ from lsbanalysis.charts.style import (
     _styled,
 )
 from lsbanalysis.errors import LsbError
-from lsbanalysis.groups import arrondissement_phrase
 
 
 @_styled

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 import lsbanalysis
-from lsbanalysis import tables
+from lsbanalysis.report import tables
 from lsbanalysis.report.outputs import save_figure, save_table
 
 

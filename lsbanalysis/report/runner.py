@@ -51,9 +51,9 @@ from filelock import FileLock, Timeout
 
 import lsbanalysis
 from lsbanalysis import __version__, fmt
+from lsbanalysis.analysis.groups import ReferenceGroup, resolve_group
 from lsbanalysis.atomic import replace_dir
 from lsbanalysis.errors import LsbError
-from lsbanalysis.groups import ReferenceGroup, resolve_group
 from lsbanalysis.names import Municipality
 from lsbanalysis.paths import NOTEBOOKS_DIR, PACKAGE_DIR, REPORTS_DIR
 from lsbanalysis.report.assemble import ReportContext, assemble_html, slug
@@ -125,7 +125,7 @@ def validate_parameters(
     ds, gemeente: str | int, referentie: str | Sequence[str], jaar: int | None
 ) -> tuple[Municipality, ReferenceGroup]:
     """The target and its reference group; raises the library's errors for bad parameters."""
-    from lsbanalysis.compare import YearError
+    from lsbanalysis.analysis.compare import YearError
 
     target = ds.municipality(gemeente)
     group = resolve_group(ds, target, referentie)

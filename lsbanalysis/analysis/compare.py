@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from lsbanalysis import fmt
-from lsbanalysis.catalogue import Catalogue, Indicator, load_catalogue
+from lsbanalysis.analysis.catalogue import Catalogue, Indicator, load_catalogue
+from lsbanalysis.analysis.groups import CURRENT_GEOGRAPHY, ReferenceGroup, resolve_group
+from lsbanalysis.analysis.indicators import indicator_rows
 from lsbanalysis.errors import LsbError
-from lsbanalysis.groups import CURRENT_GEOGRAPHY, ReferenceGroup, resolve_group
-from lsbanalysis.indicators import indicator_rows
 from lsbanalysis.names import Municipality
 
 ENTITY_TYPES = ("municipality", "reference_group", "arrondissement", "province", "region")
@@ -272,7 +272,7 @@ class Comparison:
 
     @cached_property
     def findings(self):
-        from lsbanalysis.findings import make_findings
+        from lsbanalysis.analysis.findings import make_findings
 
         return make_findings(self)
 

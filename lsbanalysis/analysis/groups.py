@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lsbanalysis.catalogue import load_reference_groups
+from lsbanalysis.analysis.catalogue import load_reference_groups
 from lsbanalysis.errors import LsbError
 from lsbanalysis.names import Municipality
 

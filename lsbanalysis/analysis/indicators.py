@@ -17,7 +17,7 @@ import fnmatch
 import numpy as np
 import pandas as pd
 
-from lsbanalysis.catalogue import Catalogue, Indicator
+from lsbanalysis.analysis.catalogue import Catalogue, Indicator
 
 ROW_COLUMNS = ["indicator", "year", "period", "source", "geo_version", "nis", "level",
                "value", "num", "den", "status"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from lsbanalysis import fmt
-from lsbanalysis.findings import THEME_ORDER
+from lsbanalysis.analysis.findings import THEME_ORDER
 
 
 def _cell(value: float, unit: str) -> str:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from lsbanalysis import fmt
-from lsbanalysis.catalogue import Indicator
+from lsbanalysis.analysis.catalogue import Indicator
 
 #: Below these differences a value is "ongeveer gelijk": 0.5 percentage point, or 2 %.
 EQUAL_PP = 0.5
