@@ -20,7 +20,6 @@ from lsbanalysis.analysis.catalogue import Indicator
 EQUAL_PP = 0.5
 EQUAL_REL = 0.02
 BETTER, WORSE, NEUTRAL, UNAVAILABLE = "beter", "slechter", "neutraal", "niet beschikbaar"
-THEME_ORDER = ("bevolking", "inkomen", "arbeid", "wonen")
 SOURCE_NAMES = {
     "statbel_fiscal_income": "Statbel, fiscale statistiek van de inkomens",
     "statbel_income_bands": "Statbel, fiscale inkomens",
@@ -348,7 +347,7 @@ def make_findings(c) -> list[Finding]:
     if band is not None:
         out.append(band)
     weight = {BETTER: 0, WORSE: 0, NEUTRAL: 1, UNAVAILABLE: 2}
-    theme_rank = {t: n for n, t in enumerate(THEME_ORDER)}
+    theme_rank = {t: n for n, t in enumerate(c.catalogue.theme_order)}
     out.sort(key=lambda f: (theme_rank.get(f.theme, 9), weight[f.assessment], -f.magnitude))
     return out
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 from lsbanalysis import fmt
-from lsbanalysis.analysis.findings import THEME_ORDER
 
 
 def _cell(value: float, unit: str) -> str:
@@ -49,7 +48,7 @@ def findings_text(c) -> str:
     by_theme: dict[str, list] = {}
     for f in c.findings:
         by_theme.setdefault(f.theme, []).append(f)
-    for theme in THEME_ORDER:
+    for theme in c.catalogue.theme_order:
         items = by_theme.get(theme)
         if not items:
             continue

@@ -93,6 +93,11 @@ class Catalogue:
     def werkgroep(self, indicator: Indicator) -> str:
         return indicator.werkgroep or self.themes[indicator.theme].werkgroep
 
+    @property
+    def theme_order(self) -> tuple[str, ...]:
+        """Theme ids in report order (the order of the catalogue file)."""
+        return tuple(self.themes)
+
 
 def _as_tuple(value) -> tuple[str, ...]:
     if value is None:
