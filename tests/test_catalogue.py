@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from lsbanalysis.analysis.catalogue import CatalogueError, load_catalogue, load_reference_groups
+from lsbanalysis.analysis.catalogue import (
+    CROSS_CUTTING,
+    WERKGROEPEN,
+    CatalogueError,
+    load_catalogue,
+    load_reference_groups,
+)
 
 REQUIRED = [
     "inkomen_mediaan_aangifte", "inkomen_gemiddeld_aangifte", "inkomen_gemiddeld_inwoner",
@@ -25,8 +31,14 @@ def test_required_indicators_exist_with_a_theme_and_definition():
         ind = cat[iid]
         assert ind.theme in cat.themes
         assert ind.definition and ind.label and ind.short
-        assert cat.werkgroep(ind) in {"arbeid & sociale zekerheid", "huisvesting",
-                                      "cultuur & maatschappelijke integratie", "gezondheid"}
+        assert cat.werkgroep(ind) in (*WERKGROEPEN, CROSS_CUTTING)
+
+
+def test_every_workgroup_has_a_theme_and_vergrijzing_is_cross_cutting():
+    cat = load_catalogue()
+    assert {t.werkgroep for t in cat.themes.values()} == {*WERKGROEPEN, CROSS_CUTTING}
+    assert cat.themes["bevolking"].werkgroep == CROSS_CUTTING
+    assert cat.theme_order[0] == "bevolking"
 
 
 def test_aggregation_rules_match_the_statistics():

@@ -12,6 +12,10 @@ METHODS = ("value", "ratio", "rate", "change", "quotient")
 AGGREGATIONS = ("sum", "ratio_of_sums", "derived_ratio", "published")
 DIRECTIONS = ("higher_better", "lower_better", "neutral")
 UNITS = ("eur", "percent", "count", "per_km2", "index", "ratio")
+#: The LSB workgroups, and "transversaal" for themes that run through all of them.
+WERKGROEPEN = ("arbeid & sociale zekerheid", "huisvesting", "cultuur & maatschappelijke integratie",
+               "gezondheid")
+CROSS_CUTTING = "transversaal"
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,10 @@ def load_catalogue(path: Path = HERE / "indicators.toml") -> Catalogue:
     with open(path, "rb") as fh:
         raw = tomllib.load(fh)
     themes = {t["id"]: Theme(**t) for t in raw["theme"]}
+    for theme in themes.values():
+        if theme.werkgroep not in (*WERKGROEPEN, CROSS_CUTTING):
+            raise CatalogueError(f"{path.name}: theme {theme.id!r}: werkgroep must be one of "
+                                 f"{(*WERKGROEPEN, CROSS_CUTTING)}")
     indicators: dict[str, Indicator] = {}
     known = {f.name for f in Indicator.__dataclass_fields__.values()}
     for entry in raw["indicator"]:
