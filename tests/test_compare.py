@@ -111,21 +111,50 @@ def test_median_of_a_group_is_not_available(ds):
     assert value(c, "benchmark", "inkomen_mediaan_aangifte", "arrondissement")["value"] == 31_000
 
 
-def test_group_with_an_unpublished_member_is_incomplete(ds):
+def test_group_and_benchmark_leave_out_an_unpublished_member_the_same_way(ds):
     c = ds.compare("A-dorp", reference="A-dorp,BC-fusie,D-berg",
                    indicators=["werkzoekendengraad"])
     group = value(c, "aggregate", "werkzoekendengraad")
-    assert group["status"] == INCOMPLETE and math.isnan(group["value"])
+    arr = value(c, "benchmark", "werkzoekendengraad", "arrondissement")
+    # D-berg's count is secret: both are the ratio of sums of the two others, and say so.
+    for row in (group, arr):
+        assert row["status"] == "ok"
+        assert row["value"] == pytest.approx(100 * (100 + 90) / (1000 + 2000))
+        assert "berekend zonder D-berg" in row["note"]
     # D-berg's own published rate still counts for its rank.
     d = c.table[c.table["entity"] == "13005"].iloc[0]
     assert d["value"] == 6.0 and d["status"] == "ok"
 
 
-def test_computed_benchmark_leaves_out_and_names_unpublished_members(ds):
-    c = ds.compare("A-dorp", reference="A-dorp,BC-fusie", indicators=["werkzoekendengraad"])
-    arr = value(c, "benchmark", "werkzoekendengraad", "arrondissement")
-    assert arr["value"] == pytest.approx(100 * 190 / 3000)
-    assert "D-berg" in arr["note"]
+def test_a_count_is_never_summed_without_a_member(ds):
+    c = ds.compare("A-dorp", reference="A-dorp,BC-fusie,D-berg", indicators=["nwwz"])
+    group = value(c, "aggregate", "nwwz")
+    arr = value(c, "benchmark", "nwwz", "arrondissement")
+    for row in (group, arr):  # a partial sum would be an undercount
+        assert row["status"] == INCOMPLETE and math.isnan(row["value"])
+        assert "geen gepubliceerde waarde voor D-berg" in row["note"]
+
+
+def test_a_rate_needs_more_than_half_of_the_members(ds):
+    c = ds.compare("D-berg", reference="BC-fusie,D-berg", indicators=["werkzoekendengraad"])
+    group = value(c, "aggregate", "werkzoekendengraad")
+    assert group["status"] == INCOMPLETE and math.isnan(group["value"])
+    assert "D-berg" in group["note"]
+
+
+def test_benchmark_notes_name_the_municipal_map(ds):
+    c = ds.compare("A-dorp", reference="A-dorp,BC-fusie",
+                   indicators=["inwoners", "werkzoekendengraad"])
+    assert "indeling 2019-2024" in value(c, "benchmark", "inwoners", "arrondissement")["note"]
+    assert "vanaf 2025" in value(c, "benchmark", "werkzoekendengraad", "region")["note"]
+
+
+def test_a_list_without_the_target_says_the_target_was_added(ds):
+    c = ds.compare("A-dorp", reference="BC-fusie,D-berg", indicators=["inwoners"])
+    assert c.group.label == "gemeenten van de referentielijst (aangevuld met A-dorp)"
+    assert c.group.codes[0] == "13001"
+    c = ds.compare("A-dorp", reference="A-dorp,BC-fusie", indicators=["inwoners"])
+    assert c.group.label == "gemeenten van de referentielijst"
 
 
 def test_ranks_with_ties_and_rank_of(ds):

@@ -10,6 +10,7 @@ the target *in the municipal geography of the source year*.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -31,6 +32,42 @@ NOT_AVAILABLE = "not_available"  # no value can be computed correctly (e.g. medi
 INCOMPLETE = "incomplete"  # a member's value is unpublished, so the aggregate is not computed
 NOT_AVAILABLE_NOTE = ("niet berekenbaar uit de waarden van de gemeenten (een mediaan, of een graad "
                       "zonder gepubliceerde aantallen)")
+#: The municipal map each geography version stands for, for the notes of benchmarks: before 2025
+#: one source gives "Provincie Antwerpen" on the 2019 map and another on the 2025 map.
+MAP_NOTES = {
+    "1977": "gemeentelijke indeling van vóór 2019 (589 gemeenten)",
+    "2019": "gemeentelijke indeling 2019-2024 (581 gemeenten)",
+    "2025": "gemeentelijke indeling vanaf 2025 (565 gemeenten)",
+}
+
+
+def computable_without(aggregation: int | np.ndarray, n_usable, n_units):
+    """Whether a group or computed benchmark may leave out units without a published value.
+
+    One rule for reference groups and benchmarks alike: a count (aggregation code 0) is only
+    summed when every unit has a value (a partial sum would be an undercount); a rate or share
+    (code 1) is the ratio of sums over the units with a value, provided they are more than half
+    of the units, and the note names the units left out.
+    """
+    n_usable, n_units = np.asarray(n_usable), np.asarray(n_units)
+    return np.where(np.asarray(aggregation) == 1, 2 * n_usable > n_units, n_usable == n_units)
+
+
+_LEFT_OUT = re.compile(r"berekend zonder (.+?) \(geen gepubliceerde waarde\)")
+
+
+def left_out(note: str) -> str | None:
+    """The members a computed value leaves out, as named by :func:`left_out_note`."""
+    hit = _LEFT_OUT.search(str(note))
+    return hit.group(1) if hit else None
+
+
+def left_out_note(names: list[str], computed: bool) -> str:
+    """'berekend zonder X, Y (geen gepubliceerde waarde)' or why the value is not computed."""
+    shown = ", ".join(names[:5]) + (" e.a." if len(names) > 5 else "")
+    if computed:
+        return f"berekend zonder {shown} (geen gepubliceerde waarde)"
+    return f"niet berekend: geen gepubliceerde waarde voor {shown}"
 
 
 class YearError(LsbError):
@@ -186,13 +223,12 @@ class Engine:
                  spec.items()}).astype(bool)
             value = np.where(is_ratio, scale * agg["num"] / agg["den"].where(agg["den"] != 0),
                              agg["num"])
-            ok = agg["n_usable"] > 0
-            note = np.where(agg["lacking"].isna(), "berekend als som van de gemeenten", "")
+            ok = (agg["n_usable"] > 0) & computable_without(
+                is_ratio.astype(int), agg["n_usable"], agg["n"])
             note = [
-                n if isinstance(lack_, float) else
-                "berekend zonder " + ", ".join(self.ds.name_of(c) for c in lack_[:5])
-                + (" e.a." if len(lack_) > 5 else "") + " (geen gepubliceerde waarde)"
-                for n, lack_ in zip(note, agg["lacking"], strict=True)
+                "berekend als som van de gemeenten" if isinstance(lack_, float) else
+                left_out_note([self.ds.name_of(c) for c in lack_], bool(ok_))
+                for ok_, lack_ in zip(ok, agg["lacking"], strict=True)
             ]
             parts.append(pd.DataFrame({
                 "indicator": agg["indicator"], "year": agg["year"],
@@ -204,6 +240,8 @@ class Engine:
         # Published first, so it wins over the computed one.
         out = pd.concat([pub, *parts], ignore_index=True)
         out = out.drop_duplicates(["indicator", "year", "geo_version", "entity", "entity_type"])
+        map_note = out["geo_version"].map(MAP_NOTES).fillna("")
+        out["note"] = np.where(out["note"] != "", out["note"] + "; " + map_note, map_note)
         return out.reset_index(drop=True)
 
     def benchmark_rows(self, target: Municipality, indicators: frozenset[str]) -> pd.DataFrame:
@@ -342,42 +380,45 @@ def _aggregate(engine: Engine, inds: list[Indicator], group: ReferenceGroup,
 
     # Members: the published value, or the sum over their predecessors after a merger.
     mk, mfirst, mn, mnu, mnum, mden = reduce(iy * m + owner)
-    # Group aggregate over every unit of every member; complete only if every member has rows.
-    gk, gfirst, gn, gnu, gnum, gden = reduce(iy)
-    members_per_group = np.bincount(np.searchsorted(gk, mk // m), minlength=len(gk))
+    member_ok = mnu == mn  # every unit of the member has a value
+    # Group aggregate: the members with a value, summed; a member without one (unpublished,
+    # or absent from the source that year) is left out under the rule of computable_without().
+    gk, gfirst, gn, _, _, _ = reduce(iy)
+    g_of_m = np.searchsorted(gk, mk // m)
+    g_usable = np.bincount(g_of_m, member_ok, minlength=len(gk))
+    gnum = np.bincount(g_of_m, np.where(member_ok, mnum, 0.0), minlength=len(gk))
+    gden = np.bincount(g_of_m, np.where(member_ok, mden, 0.0), minlength=len(gk))
 
-    def frame(keys_iy, first, n, nu, snum, sden, complete_members, entity, role, etype):
+    def frame(keys_iy, first, single, complete, snum, sden, entity, role, etype):
         ind_k = (keys_iy // 10_000).astype(int)
         agg = engine.aggregation_code[ind_k]  # 0 sum, 1 ratio, 2 published
         scale = engine.scale[ind_k]
-        single = (n == 1) & (role != "aggregate")
         summed = np.where(agg == 1, scale * snum / np.where(sden != 0, sden, np.nan), snum)
-        complete = (nu == n) & complete_members
         value = np.where(single, arr["value"][pos][first],
                          np.where((agg != 2) & complete, summed, np.nan))
         status = np.where(single, arr["status"][pos][first],
                           np.where(agg == 2, NOT_AVAILABLE, np.where(complete, "ok", INCOMPLETE)))
-        out = pd.DataFrame({
+        return pd.DataFrame({
             "indicator": engine.indicator_ids[ind_k], "year": keys_iy % 10_000,
             "entity": entity, "entity_type": etype, "role": role, "value": value,
             "status": status, "source": arr["source"][pos][first], "agg": agg,
             "single": single,
         })
-        return out
 
     codes = np.array([x.nis for x in members], dtype=object)
     roles = np.where(codes == target.nis, "target", "member")
-    mem = frame(mk // m, mfirst, mn, mnu, mnum, mden, True, codes[mk % m], roles[mk % m],
+    mem = frame(mk // m, mfirst, mn == 1, member_ok, mnum, mden, codes[mk % m], roles[mk % m],
                 "municipality")
-    grp = frame(gk, gfirst, gn, gnu, gnum, gden, members_per_group == m, group.id,
+    g_agg = engine.aggregation_code[(gk // 10_000).astype(int)]
+    g_complete = (g_usable > 0) & computable_without(g_agg, g_usable, m)
+    grp = frame(gk, gfirst, np.zeros(len(gk), bool), g_complete, gnum, gden, group.id,
                 "aggregate", "reference_group")
     out = pd.concat([mem, grp], ignore_index=True)
     note = np.full(len(out), "", dtype=object)
     ok = out["status"].to_numpy() == "ok"
     is_group = out["role"].to_numpy() == "aggregate"
     agg = out["agg"].to_numpy()
-    ratio_ids = np.array([engine.indicator_ids[i] for i in range(len(engine.indicator_ids))])
-    derived = np.isin(out["indicator"].to_numpy(), ratio_ids[engine.derived_ratio])
+    derived = np.isin(out["indicator"].to_numpy(), engine.indicator_ids[engine.derived_ratio])
     note[ok & is_group & (agg == 1)] = "verhouding van de sommen"
     note[ok & is_group & (agg == 1) & derived] = (
         "verhouding van de sommen, met afgeleide noemers (benadering)")
@@ -385,7 +426,20 @@ def _aggregate(engine: Engine, inds: list[Indicator], group: ReferenceGroup,
     note[ok & ~is_group & ~out["single"].to_numpy()] = (
         "som van de gemeenten die in deze gemeente zijn opgegaan")
     note[out["status"].to_numpy() == NOT_AVAILABLE] = NOT_AVAILABLE_NOTE
-    note[out["status"].to_numpy() == INCOMPLETE] = "niet berekend: waarde van een lid ontbreekt"
+    note[~is_group & (out["status"].to_numpy() == INCOMPLETE)] = (
+        "niet berekend: waarde van een vroegere gemeente ontbreekt")
+    # Name the members a group value leaves out (or lacks), as the benchmarks do.
+    lacking: dict[int, list[str]] = {}
+    for gi, owner in zip(g_of_m[~member_ok], (mk % m)[~member_ok], strict=True):
+        lacking.setdefault(int(gi), []).append(members[owner].name)
+    for gi in np.flatnonzero(np.bincount(g_of_m, minlength=len(gk)) < m):
+        present = set((mk % m)[g_of_m == gi])
+        lacking.setdefault(int(gi), []).extend(
+            x.name for j, x in enumerate(members) if j not in present)
+    offset = len(mem)
+    for gi, names in lacking.items():
+        if g_agg[gi] != 2:
+            note[offset + gi] = left_out_note(sorted(names), bool(g_complete[gi]))
     out["note"] = note
     bench = engine.benchmark_rows(target, frozenset(spec))
     return pd.concat([out[cols], bench[cols]], ignore_index=True)

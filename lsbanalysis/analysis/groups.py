@@ -90,6 +90,8 @@ def resolve_group(ds, target: Municipality, reference: str | Sequence[str]) -> R
         group_id, label = "lijst", "gemeenten van de referentielijst"
     if target.nis not in {m.nis for m in members}:
         members = [target, *members]
+        if group_id == "lijst":  # say so: the list as given did not hold the target
+            label = f"{label} (aangevuld met {target.name})"
     members = list({m.nis: m for m in members}.values())
     old = [m for m in members if m.geo_version != CURRENT_GEOGRAPHY]
     if old:

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from lsbanalysis import fmt
+from lsbanalysis.analysis.compare import left_out
 
 STATUS_TEXT = {
     "suppressed": "geheim",
@@ -45,6 +46,8 @@ def key_figures(c, indicators: list[str] | None = None) -> pd.DataFrame:
             r = part[(part["role"] == role) & (True if etype is None
                                                 else part["entity_type"] == etype)]
             rec[name] = cell(r["value"].iloc[0], r["status"].iloc[0], ind.unit) if len(r) else "–"
+            if len(r) and r["status"].iloc[0] == "ok" and left_out(r["note"].iloc[0]):
+                rec[name] += f" (zonder {left_out(r['note'].iloc[0])})"
         tr = part[part["role"] == "target"].iloc[0]
         rec["Rang"] = (f"{int(tr['rank'])} van {int(tr['rank_of'])}"
                        if not pd.isna(tr["rank"]) else "–")
