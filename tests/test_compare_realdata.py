@@ -150,3 +150,36 @@ def test_municipality_merged_in_2019_is_compared_in_2015_too(ds):
     share = row(c, "aangiften_lt20k_pct", "target")
     assert share["status"] == "ok" and "opgegaan" in share["note"]
     assert row(c, "inkomen_mediaan_aangifte", "target")["status"] == "not_available"
+
+
+def test_derived_welfare_index_equals_the_published_one_rounded(ds):
+    engine = ds.engine
+    rows = engine.rows
+    published = rows[(rows["indicator"] == "welvaartsindex") & (rows["status"] == "ok")]
+    income = rows[(rows["indicator"] == "inkomen_gemiddeld_inwoner") & (rows["status"] == "ok")]
+    both = published.merge(income, on=["year", "nis", "level", "geo_version"],
+                           suffixes=("_pub", "_inc"))
+    belgium = both["year"].map(lambda y: engine.country[("inkomen_gemiddeld_inwoner", y)])
+    derived = (100 * both["value_inc"] / belgium).round()
+    assert len(both) > 2500  # every unit of the four published years
+    assert (derived == both["value_pub"]).all()
+
+
+def test_group_welfare_index_is_derived_and_says_so(ds):
+    c = ds.compare("Herenthout", reference="ISOM", year=2022, indicators=["welvaartsindex"])
+    t = c.table.set_index("role")
+    assert t.loc["target", "value"] == 105 and t.loc["target", "note"] == ""
+    group = t.loc["aggregate"]
+    assert group["status"] == "ok" and "afgeleid" in group["note"]
+    assert 105 < group["value"] < 114  # between Herenthout and the richest member
+    # The years without a publication get the derived index too: a series 2005-2022.
+    years = c.target_history("welvaartsindex")["year"].tolist()
+    assert years == list(range(2005, 2023))
+
+
+def test_zero_income_share_is_a_series_from_2005(ds):
+    c = ds.compare("Herenthout", reference="ISOM", indicators=["aangiften_nul_inkomen_pct"])
+    h = c.target_history("aangiften_nul_inkomen_pct")
+    assert h["year"].min() == 2005 and len(h) == 18
+    v2015 = h.set_index("year").loc[2015, "value"]
+    assert v2015 == pytest.approx(100 * 163 / (163 + 5130))

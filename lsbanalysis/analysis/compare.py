@@ -121,6 +121,7 @@ class Engine:
             for key, idx in mun_rows.groupby(["geo_version", "nis"], sort=False).indices.items()
         }
         self.benchmarks = self._benchmarks(rows)
+        self.country = self._country(rows)
         self._bench_cache: dict[tuple, pd.DataFrame] = {}
         self._bench_by_entity = {
             key: part for key, part in self.benchmarks.groupby(["geo_version", "entity"])
@@ -243,6 +244,35 @@ class Engine:
         map_note = out["geo_version"].map(MAP_NOTES).fillna("")
         out["note"] = np.where(out["note"] != "", out["note"] + "; " + map_note, map_note)
         return out.reset_index(drop=True)
+
+    def _country(self, rows: pd.DataFrame) -> dict[tuple[str, int], float]:
+        """Belgium's value of every additive indicator and year (for indices).
+
+        The published country row where the source has one; otherwise the sum over the
+        municipalities, but only when the source covers every municipality of its geography.
+        """
+        out: dict[tuple[str, int], float] = {}
+        spec = {i.id: i for i in self.catalogue}
+        pub = rows[rows["level"] == "country"]
+        for iid, year, value, status in zip(pub["indicator"], pub["year"], pub["value"],
+                                            pub["status"], strict=True):
+            if status == "ok":
+                out[(iid, int(year))] = float(value)
+        mun = rows[(rows["level"] == "municipality")
+                   & rows["indicator"].map(lambda i: spec[i].additive)]
+        n_geo = {v: len(g) for v, g in self.municipalities.items()}
+        for (iid, year, version), part in mun.groupby(["indicator", "year", "geo_version"],
+                                                      sort=False):
+            ind = spec[iid]
+            if (iid, int(year)) in out or len(part) != n_geo.get(version):
+                continue
+            if part["num"].isna().any() or (ind.aggregation != "sum"
+                                             and part["den"].isna().any()):
+                continue
+            num, den = part["num"].sum(), part["den"].sum()
+            out[(iid, int(year))] = (num if ind.aggregation == "sum"
+                                     else ind.scale * num / den)
+        return out
 
     def benchmark_rows(self, target: Municipality, indicators: frozenset[str]) -> pd.DataFrame:
         """Benchmark rows (arrondissement, province, region) of a target, every year."""
@@ -445,13 +475,21 @@ def _aggregate(engine: Engine, inds: list[Indicator], group: ReferenceGroup,
     return pd.concat([out[cols], bench[cols]], ignore_index=True)
 
 
-def _derived(inds: list[Indicator], base: pd.DataFrame) -> pd.DataFrame:
-    """Change and quotient indicators from aggregated base values.
+DERIVED_COLUMNS = ["indicator", "year", "entity", "entity_type", "role", "value", "status",
+                   "source", "note"]
+INDEX_NOTE = ("afgeleid: 100 × de waarde gedeeld door die van België in hetzelfde jaar (de "
+              "gepubliceerde index is deze verhouding, afgerond)")
+
+
+def _derived(inds: list[Indicator], base: pd.DataFrame,
+             country: dict[tuple[str, int], float] | None = None) -> pd.DataFrame:
+    """Change, quotient and index indicators from aggregated base values.
 
     change:   100 * (value in year / value lag years earlier - 1), per entity
-    quotient: numerator indicator / denominator indicator, per entity and year
+    quotient: scale * numerator indicator / denominator indicator, per entity and year
+    index:    100 * value / Belgium's value of the same indicator and year (``country``)
     """
-    specs = [i for i in inds if i.method in ("change", "quotient")]
+    specs = [i for i in inds if i.method in ("change", "quotient", "index")]
     if not specs:
         return base.iloc[0:0]
     refs = {r for i in specs for r in (i.base, i.numerator_indicator, i.denominator_indicator)
@@ -461,11 +499,21 @@ def _derived(inds: list[Indicator], base: pd.DataFrame) -> pd.DataFrame:
             "note"]
     records = list(zip(*(src[c].to_numpy() for c in cols), strict=True))
     lookup = {(r[0], r[1], r[2], r[3], int(r[4])): r for r in records}
+    country = country or {}
     out = []
     for ind in specs:
-        first = ind.base if ind.method == "change" else ind.numerator_indicator
+        first = ind.numerator_indicator if ind.method == "quotient" else ind.base
         for r in records:
             if r[0] != first:
+                continue
+            if ind.method == "index":
+                belgium = country.get((first, int(r[4])))
+                if belgium is None:
+                    continue
+                ok = r[6] == "ok"
+                value = 100 * r[5] / belgium if ok else np.nan
+                out.append((ind.id, r[4], r[1], r[2], r[3], value, r[6], r[7],
+                            INDEX_NOTE if ok else r[8]))
                 continue
             if ind.method == "change":
                 o = lookup.get((first, r[1], r[2], r[3], int(r[4]) - ind.lag))
@@ -475,21 +523,49 @@ def _derived(inds: list[Indicator], base: pd.DataFrame) -> pd.DataFrame:
                 continue
             ok = r[6] == "ok" and o[6] == "ok"
             if ok:
-                value = (r[5] / o[5] - 1) * 100 if ind.method == "change" else r[5] / o[5]
+                value = ((r[5] / o[5] - 1) * 100 if ind.method == "change"
+                         else ind.scale * r[5] / o[5])
             else:
                 value = np.nan
             status = "ok" if ok else (r[6] if r[6] != "ok" else o[6])
-            source = r[7] if ind.method == "change" else f"{r[7]}+{o[7]}"
-            out.append((ind.id, r[4], r[1], r[2], r[3], value, status, source, r[8] or o[8]))
-    return pd.DataFrame(out, columns=["indicator", "year", "entity", "entity_type", "role",
-                                      "value", "status", "source", "note"])
+            source = r[7] if ind.method == "change" or r[7] == o[7] else f"{r[7]}+{o[7]}"
+            if ind.method == "quotient" and r[8] and o[8] and r[8] != o[8]:
+                note = f"teller: {r[8]}; noemer: {o[8]}"  # e.g. two municipal maps
+            else:
+                note = r[8] or o[8]
+            out.append((ind.id, r[4], r[1], r[2], r[3], value, status, source, note))
+    return pd.DataFrame(out, columns=DERIVED_COLUMNS)
+
+
+def _with_fallbacks(inds: list[Indicator], history: pd.DataFrame) -> pd.DataFrame:
+    """Where an indicator has no value, the value of its ``fallback`` indicator stands in.
+
+    Replaces rows that are not available (a group's or merged municipality's welfare index)
+    and adds the years the indicator lacks altogether; the rows keep the fallback's note.
+    """
+    parts = [history]
+    key = ["entity", "entity_type", "role", "year"]
+    for ind in inds:
+        if not ind.fallback:
+            continue
+        own = history[history["indicator"] == ind.id]
+        sub = history[history["indicator"] == ind.fallback]
+        if sub.empty:
+            continue
+        covered = own[own["status"] != NOT_AVAILABLE]
+        taken = sub.merge(covered[key].drop_duplicates(), on=key, how="left", indicator=True)
+        taken = taken[taken["_merge"] == "left_only"].drop(columns="_merge")
+        parts[0] = parts[0][~((parts[0]["indicator"] == ind.id)
+                              & (parts[0]["status"] == NOT_AVAILABLE))]
+        parts.append(taken.assign(indicator=ind.id))
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else history
 
 
 def _needed(catalogue: Catalogue, inds: list[Indicator]) -> list[Indicator]:
-    """The indicators plus every base indicator a derived one is built from."""
+    """The indicators plus every indicator a derived one or a fallback is built from."""
     out = {i.id: i for i in inds}
     for ind in inds:
-        for ref in (ind.base, ind.numerator_indicator, ind.denominator_indicator):
+        for ref in (ind.base, ind.numerator_indicator, ind.denominator_indicator, ind.fallback):
             if ref:
                 out.update({r.id: r for r in _needed(catalogue, [catalogue[ref]])})
     return list(out.values())
@@ -529,13 +605,14 @@ def compare(
             f"{CURRENT_GEOGRAPHY}.{hint}"
         )
     try:
-        chosen = [cat[i] for i in indicators] if indicators else list(cat)
+        chosen = [cat[i] for i in indicators] if indicators else [i for i in cat if i.listed]
     except KeyError as exc:
         raise UnknownIndicatorError(exc.args[0]) from None
     group = resolve_group(ds, target, reference)
     needed = _needed(cat, chosen)
     base = _aggregate(engine, needed, group, target)
-    history = pd.concat([base, _derived(needed, base)], ignore_index=True)
+    history = pd.concat([base, _derived(needed, base, engine.country)], ignore_index=True)
+    history = _with_fallbacks(needed, history)
     wanted = {i.id for i in chosen}
     history = history[history["indicator"].isin(wanted)]
     notes: list[str] = []

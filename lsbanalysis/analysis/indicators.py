@@ -3,8 +3,9 @@
 :func:`indicator_rows` produces one long table for all *base* indicators (methods value, ratio,
 rate) with, per unit and year, the value and the additive components an aggregate needs:
 
-- ``num``/``den``: numerator and denominator (ratio), count and derived denominator (rate), or
-  the value itself (value) — groups and benchmarks are built from these, never from member rates;
+- ``num``/``den``: numerator and denominator (ratio); for a rate the published count and a
+  derived denominator, or a derived numerator and the published denominator; or the value
+  itself (value) — groups and benchmarks are built from these, never from member rates;
 - ``status``: ok / suppressed / missing, taken from the published cells.
 
 Derived indicators (change, quotient) are computed later from aggregated base values.
@@ -75,11 +76,15 @@ def _compute(ind: Indicator, wide: _Wide) -> pd.DataFrame:
             value = ind.scale * num / den
         status = wide.statuses(ind.measures).max(axis=1)
         status = np.where(wide.statuses(ind.measures).min(axis=1) < 0, -1, status)
-    else:  # rate: published rate, count numerator, derived denominator
+    else:  # rate: a published rate with its published numerator or denominator
         value = wide.values([ind.measure])[:, 0]
-        num = wide.values([ind.count])[:, 0]
         with np.errstate(divide="ignore", invalid="ignore"):
-            den = num / (value / ind.scale)
+            if ind.count:  # numerator published: derive the denominator
+                num = wide.values([ind.count])[:, 0]
+                den = num / (value / ind.scale)
+            else:  # denominator published: derive the numerator (e.g. persons at risk)
+                den = wide.values(ind.denominator).sum(axis=1)
+                num = value / ind.scale * den
         # The unit's own published rate stands even when its count is not published.
         status = wide.statuses([ind.measure])[:, 0]
     present = status >= 0  # the source has a cell for this unit and year

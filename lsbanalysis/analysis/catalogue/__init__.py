@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-METHODS = ("value", "ratio", "rate", "change", "quotient")
+METHODS = ("value", "ratio", "rate", "change", "quotient", "index")
 AGGREGATIONS = ("sum", "ratio_of_sums", "derived_ratio", "published")
 DIRECTIONS = ("higher_better", "lower_better", "neutral")
 UNITS = ("eur", "percent", "count", "per_km2", "index", "ratio")
@@ -52,6 +52,8 @@ class Indicator:
     subject: str | None = None  # phrase for findings, e.g. "het percentage ... jongeren"
     band: str | None = None  # income band wording, for the most-common-band finding
     dwelling: str | None = None  # dwelling type wording, for the price-rank finding
+    fallback: str | None = None  # indicator that stands in where this one has no value
+    listed: bool = True  # False: a building block of other indicators, not shown on its own
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -62,7 +64,7 @@ class Indicator:
         if self.method == "ratio":
             return tuple(dict.fromkeys(self.numerator + self.denominator))
         if self.method == "rate":
-            return (self.measure, self.count)
+            return (self.measure, self.count) if self.count else (self.measure, *self.denominator)
         return ()
 
     @property
@@ -150,13 +152,17 @@ def load_catalogue(path: Path = HERE / "indicators.toml") -> Catalogue:
         needs = {
             "value": ("measure",),
             "ratio": ("numerator", "denominator"),
-            "rate": ("measure", "count"),
+            "rate": ("measure",),
             "change": ("base", "lag"),
             "quotient": ("numerator_indicator", "denominator_indicator"),
+            "index": ("base",),
         }.get(ind.method, ())
         problems += [f"method {ind.method!r} needs {n!r}" for n in needs if not getattr(ind, n)]
         if ind.method == "rate" and ind.aggregation != "derived_ratio":
             problems.append("method 'rate' aggregates as 'derived_ratio'")
+        if ind.method == "rate" and bool(ind.count) == bool(ind.denominator):
+            problems.append("method 'rate' needs either 'count' (its published numerator) or "
+                            "'denominator' (its published denominator)")
         if problems:
             raise CatalogueError(f"{path.name}: indicator {iid!r}: {'; '.join(problems)}")
         indicators[ind.id] = ind
@@ -165,15 +171,19 @@ def load_catalogue(path: Path = HERE / "indicators.toml") -> Catalogue:
         refs = {
             "change": (ind.base,),
             "quotient": (ind.numerator_indicator, ind.denominator_indicator),
-        }.get(ind.method, ())
+            "index": (ind.base,),
+        }.get(ind.method, ()) + ((ind.fallback,) if ind.fallback else ())
         for ref in refs:
             if ref not in indicators:
                 raise CatalogueError(f"{path.name}: indicator {ind.id!r} refers to unknown {ref!r}")
         if ind.method == "change":
             base = indicators[ind.base]
             object.__setattr__(ind, "aggregation", base.aggregation)
-        elif ind.method == "quotient":
+        elif ind.method in ("quotient", "index"):
             object.__setattr__(ind, "aggregation", "published")
+        if ind.method == "index" and indicators[ind.base].aggregation == "published":
+            raise CatalogueError(f"{path.name}: indicator {ind.id!r}: an index needs a base "
+                                 "that has a value for the country (not a median)")
     return Catalogue(themes=themes, indicators=indicators)
 
 
