@@ -95,6 +95,11 @@ def _read_source(source: Source, raw_dir: Path) -> pd.DataFrame:
         from lsbanalysis.readers import vacancies
 
         return vacancies.read(path, municipality_names=_pinc_names(raw_dir))
+    elif source.reader == "pinc_csv":
+        from lsbanalysis.readers import pinc_csv
+
+        # The export (its expected indicator labels) is the source id of the manifest.
+        return pinc_csv.read(path, export=source.id, municipality_names=_pinc_names(raw_dir))
     else:
         raise StoreError(f"source {source.id!r}: no reader named {source.reader!r}")
     return reader.read(path)
