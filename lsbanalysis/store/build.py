@@ -100,6 +100,8 @@ def _read_source(source: Source, raw_dir: Path) -> pd.DataFrame:
 
         # The export (its expected indicator labels) is the source id of the manifest.
         return pinc_csv.read(path, export=source.id, municipality_names=_pinc_names(raw_dir))
+    elif source.reader == "admin_income":
+        from lsbanalysis.readers import admin_income as reader
     else:
         raise StoreError(f"source {source.id!r}: no reader named {source.reader!r}")
     return reader.read(path)
