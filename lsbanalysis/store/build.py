@@ -102,6 +102,8 @@ def _read_source(source: Source, raw_dir: Path) -> pd.DataFrame:
         return pinc_csv.read(path, export=source.id, municipality_names=_pinc_names(raw_dir))
     elif source.reader == "admin_income":
         from lsbanalysis.readers import admin_income as reader
+    elif source.reader == "building_permits":
+        from lsbanalysis.readers import building_permits as reader
     else:
         raise StoreError(f"source {source.id!r}: no reader named {source.reader!r}")
     return reader.read(path)
