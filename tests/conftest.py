@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from lsbanalysis.paths import default_mirror
+from tests.built_store import BuiltStore
 
 MIRROR = default_mirror()
 UNDER_CI = os.environ.get("CI", "").lower() == "true"
@@ -31,3 +32,19 @@ def mirror() -> Path:
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def built_store(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> BuiltStore:
+    """The store built once per test session from the official files, in a temporary folder."""
+    from lsbanalysis.store import io
+    from lsbanalysis.store.build import build_store
+
+    out = tmp_path_factory.mktemp("store") / "p"
+    manifest = build_store(mirror, out, progress=False, jobs=2)
+    return BuiltStore(
+        out=out,
+        manifest=manifest,
+        observations=io.read_table(out / io.OBSERVATIONS_FILE),
+        geography=io.read_table(out / io.GEOGRAPHY_FILE),
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas
@@ -27,29 +26,18 @@ from lsbanalysis.errors import (
 from lsbanalysis.sources import load_manifest, sha256_of
 from lsbanalysis.store import build, io
 from lsbanalysis.store.build import build_store, check_codes
+from tests.built_store import BuiltStore
 
 HERENTHOUT = "13012"
 
 
-@dataclass(frozen=True)
-class Built:
-    out: Path
-    manifest: dict
-    observations: pd.DataFrame
-    geography: pd.DataFrame
+Built = BuiltStore
 
 
 @pytest.fixture(scope="module")
-def built(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """The store built once from the official files, for every real-data test of this module."""
-    out = tmp_path_factory.mktemp("store") / "p"
-    manifest = build_store(mirror, out, progress=False, jobs=2)
-    return Built(
-        out=out,
-        manifest=manifest,
-        observations=io.read_table(out / io.OBSERVATIONS_FILE),
-        geography=io.read_table(out / io.GEOGRAPHY_FILE),
-    )
+def built(built_store: BuiltStore) -> BuiltStore:
+    """The store built once per session from the official files (conftest.built_store)."""
+    return built_store
 
 
 def _snapshot(store: Path) -> dict[str, str]:

@@ -23,10 +23,10 @@ OBSERVATION_COLUMNS = [
     "nis",  # 5-character NIS code
     "level",  # country / region / community / province / arrondissement / municipality
     "geo_version",  # municipal geography of the codes: "1977", "2019" or "2025"
-    "period",  # "2022" (year) or "2024-Q1" (quarter)
+    "period",  # "2022" (year), "2024-Q1" (quarter) or "2025-M01-M07" (months, year to date)
     "year",  # int, the calendar or income year the period falls in
     "value",  # float; NaN when suppressed or missing
-    "unit",  # count / eur / percent / km2 / per_km2 / index / ratio
+    "unit",  # count / eur / percent / km2 / per_km2 / index / ratio / per_1000 / m2 / m3
     "status",  # ok / suppressed / missing
 ]
 STATUSES = ("ok", "suppressed", "missing")

@@ -52,6 +52,13 @@ def _pinc_files(raw_dir: Path) -> dict[str, Path]:
         src.files, locate(src, raw_dir), strict=True)}
 
 
+def _pinc_names(raw_dir: Path) -> pd.DataFrame:
+    """Municipality names of the 2025 map (and PinC placeholders), to attach codes to names."""
+    from lsbanalysis.readers import pinc_lookups
+
+    return pinc_lookups.read_codes_names(_pinc_files(raw_dir)["gemeente_2025_codes_names"])
+
+
 # --- tasks: each runs in a worker process and returns picklable results -------------------
 
 
@@ -84,6 +91,19 @@ def _read_source(source: Source, raw_dir: Path) -> pd.DataFrame:
         names_file = _pinc_files(raw_dir)["gemeente_2025_codes_names"]
         names = pinc_lookups.read_codes_names(names_file)
         return jobseekers.read(path, municipality_names=names)
+    elif source.reader == "vacancies":
+        from lsbanalysis.readers import vacancies
+
+        return vacancies.read(path, municipality_names=_pinc_names(raw_dir))
+    elif source.reader == "pinc_csv":
+        from lsbanalysis.readers import pinc_csv
+
+        # The export (its expected indicator labels) is the source id of the manifest.
+        return pinc_csv.read(path, export=source.id, municipality_names=_pinc_names(raw_dir))
+    elif source.reader == "admin_income":
+        from lsbanalysis.readers import admin_income as reader
+    elif source.reader == "building_permits":
+        from lsbanalysis.readers import building_permits as reader
     else:
         raise StoreError(f"source {source.id!r}: no reader named {source.reader!r}")
     return reader.read(path)

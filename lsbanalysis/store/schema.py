@@ -9,8 +9,9 @@ from lsbanalysis.nis import LEVELS
 from lsbanalysis.readers.common import STATUSES
 
 GEO_VERSIONS = ("1977", "2019", "2025")
-UNITS = ("count", "eur", "percent", "km2", "per_km2", "index", "ratio")
+UNITS = ("count", "eur", "percent", "km2", "per_km2", "index", "ratio", "per_1000", "m2", "m3")
 NIS_PATTERN = r"^\d{5}$"
+PERIOD_PATTERN = r"^\d{4}(-Q[1-4]|-M01-M(0[1-9]|1[0-2]))?$"
 
 OBSERVATIONS = pa.DataFrameSchema(
     {
@@ -19,7 +20,8 @@ OBSERVATIONS = pa.DataFrameSchema(
         "nis": pa.Column(str, pa.Check.str_matches(NIS_PATTERN)),
         "level": pa.Column(str, pa.Check.isin(LEVELS)),
         "geo_version": pa.Column(str, pa.Check.isin(GEO_VERSIONS)),
-        "period": pa.Column(str, pa.Check.str_matches(r"^\d{4}(-Q[1-4])?$")),
+        # "2022" (year), "2024-Q1" (quarter), "2025-M01-M07" (January-July: year to date)
+        "period": pa.Column(str, pa.Check.str_matches(PERIOD_PATTERN)),
         "year": pa.Column("int64", pa.Check.in_range(1970, 2100)),
         "value": pa.Column(float, nullable=True),
         "unit": pa.Column(str, pa.Check.isin(UNITS)),
