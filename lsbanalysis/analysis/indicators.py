@@ -39,7 +39,9 @@ class _Wide:
 
     def __init__(self, obs: pd.DataFrame, idx: np.ndarray) -> None:
         sub = obs.iloc[idx]
-        sub = sub[~sub["period"].astype(str).str.contains("Q", regex=False)]
+        # Annual periods only: quarters ("2024-Q1") and year-to-date sums ("2025-M01-M07")
+        # must never stand in for a full year.
+        sub = sub[sub["period"].astype(str).str.fullmatch(r"\d{4}")]
         keys = ["geo_version", "nis", "level", "year", "period"]
         sub = sub.astype({k: object for k in keys if k != "year"})
         # Groups are numbered in order of first appearance, as drop_duplicates keeps them.
