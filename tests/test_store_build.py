@@ -160,6 +160,39 @@ def test_key_figures_real_estate_and_jobseekers_2024(built: Built) -> None:
 
 
 @pytest.mark.realdata
+def test_population_structure_reaches_the_store(built: Built) -> None:
+    """Every TF_SOC_POP_STRUCT year is its own source, with all measures, on its own map."""
+    from lsbanalysis.readers.population_structure import MEASURES
+
+    obs = built.observations
+    entries = {e["id"]: e for e in built.manifest["sources"]}
+    for year in range(2015, 2023):
+        source = f"statbel_population_structure_{year}"
+        rows = obs[obs["source"] == source]
+        assert set(rows["measure"].astype(str)) == set(MEASURES), source
+        assert set(rows["period"].astype(str)) == {str(year)}, source
+        assert set(rows["geo_version"].astype(str)) == {"1977" if year < 2019 else "2019"}
+        assert rows["nis"].nunique() == (589 if year < 2019 else 581), source
+        assert entries[source]["rows"] == len(rows) == len(MEASURES) * rows["nis"].nunique()
+        assert (entries[source]["first_period"], entries[source]["last_period"]) == (
+            str(year), str(year))
+    # Herenthout on 1 January 2022 (population/SOURCES.md) and its pyramid.
+    for measure, value in {"population_total": 9_287, "population_age_65_plus": 2_086,
+                           "population_age_80_plus": 593, "population_age_0_17": 1_586,
+                           "population_non_belgian": 627}.items():
+        assert _value(obs, "statbel_population_structure_2022", measure, HERENTHOUT,
+                      "2022")["value"] == value, measure
+    for word, total in (("men", 4_601), ("women", 4_686)):
+        bands = [m for m in MEASURES if m.startswith(f"population_{word}_band_")]
+        her = obs[(obs["source"] == "statbel_population_structure_2022")
+                  & (obs["nis"] == HERENTHOUT) & obs["measure"].isin(bands)]
+        assert len(her) == 20 and her["value"].sum() == total, word
+    # 2015 comes from the zip now, with the figure the .RData gave.
+    assert _value(obs, "statbel_population_structure_2015", "population_total", HERENTHOUT,
+                  "2015")["value"] == 8_804
+
+
+@pytest.mark.realdata
 def test_geography(built: Built) -> None:
     geo = built.geography
     munis = geo[geo["level"] == "municipality"]

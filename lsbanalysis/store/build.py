@@ -85,6 +85,8 @@ def _read_source(source: Source, raw_dir: Path) -> pd.DataFrame:
         from lsbanalysis.readers import real_estate as reader
     elif source.reader == "population":
         from lsbanalysis.readers import population as reader
+    elif source.reader == "population_structure":
+        from lsbanalysis.readers import population_structure as reader
     elif source.reader == "jobseekers":
         from lsbanalysis.readers import jobseekers, pinc_lookups
 
@@ -201,8 +203,9 @@ def build_store(
     for src in sources:  # fail fast, before starting any work, on missing files
         locate(src, raw_dir)
 
-    # Longest tasks first so two workers finish together.
-    order = {"population": 0, "real_estate": 1, "fiscal_income": 2}
+    # Longest tasks first so two workers finish together (boundaries ~1.4 s, the quarterly
+    # prices ~1.3 s, fiscal income ~0.8 s, each population-structure year ~0.5 s).
+    order = {"real_estate": 0, "fiscal_income": 1, "population_structure": 2}
     tasks: list[tuple[str, Callable, tuple]] = [("boundaries", _read_boundaries, (raw_dir,))]
     tasks += [
         (s.id, _read_observations, (s, raw_dir))
