@@ -147,7 +147,7 @@ def _read_raw(path: str) -> int:
         import pyogrio
 
         return pyogrio.read_arrow(path)[1].num_rows
-    return len(Path(path).read_bytes())  # side files of a shapefile, RData: the bytes
+    return len(Path(path).read_bytes())  # side files of a shapefile: the bytes
 
 
 def raw_read_floor(raw_dir: Path, jobs: int = 2) -> int:
