@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
-DECIMALS = {"eur": 0, "percent": 1, "count": 0, "per_km2": 0, "index": 0, "ratio": 1}
+DECIMALS = {"eur": 0, "percent": 1, "count": 0, "per_km2": 0, "index": 0, "ratio": 1,
+            "per_100": 1, "per_1000": 1}
 SUFFIX = {"eur": " €", "percent": " %", "count": "", "per_km2": " inw./km²", "index": "",
-          "ratio": ""}
+          "ratio": "", "per_100": " per 100", "per_1000": " per 1.000"}
 
 
 def number(value: float, decimals: int = 0) -> str:

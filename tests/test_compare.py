@@ -132,7 +132,7 @@ def test_a_count_is_never_summed_without_a_member(ds):
     arr = value(c, "benchmark", "nwwz", "arrondissement")
     for row in (group, arr):  # a partial sum would be an undercount
         assert row["status"] == INCOMPLETE and math.isnan(row["value"])
-        assert "geen gepubliceerde waarde voor D-berg" in row["note"]
+        assert "geen bruikbare waarde voor D-berg" in row["note"]
 
 
 def test_a_rate_needs_more_than_half_of_the_members(ds):

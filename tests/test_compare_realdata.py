@@ -183,3 +183,72 @@ def test_zero_income_share_is_a_series_from_2005(ds):
     assert h["year"].min() == 2005 and len(h) == 18
     v2015 = h.set_index("year").loc[2015, "value"]
     assert v2015 == pytest.approx(100 * 163 / (163 + 5130))
+
+
+def _value(c, indicator, role, entity_type=None):
+    return float(row(c, indicator, role, entity_type)["value"])
+
+
+def test_ageing_2022_from_single_ages(ds):
+    c = ds.compare("Herenthout", reference="ISOM", year=2022,
+                   indicators=["aandeel_65plus", "aandeel_80plus", "aandeel_0_17",
+                               "aandeel_niet_belgen", "grijze_druk", "interne_vergrijzing"])
+    assert _value(c, "aandeel_65plus", "target") == pytest.approx(100 * 2086 / 9287)
+    assert _value(c, "aandeel_80plus", "target") == pytest.approx(100 * 593 / 9287)
+    assert _value(c, "aandeel_0_17", "target") == pytest.approx(100 * 1586 / 9287)
+    assert _value(c, "aandeel_niet_belgen", "target") == pytest.approx(100 * 627 / 9287)
+    assert _value(c, "interne_vergrijzing", "target") == pytest.approx(100 * 593 / 2086)
+    # The Region is the ratio of sums over all its municipalities (no published row).
+    obs = ds.observations
+    flemish = set(ds.geography.query("geo_version == '2019' and region == '02000' "
+                                     "and level == 'municipality'")["nis"])
+    part = obs[(obs["source"] == "statbel_population_structure_2022")
+               & obs["nis"].isin(flemish)].groupby("measure", observed=True)["value"].sum()
+    assert _value(c, "grijze_druk", "benchmark", "region") == pytest.approx(
+        100 * part["population_age_65_plus"] / part["population_age_20_64"])
+
+
+def test_poverty_risk_of_a_group_weights_by_persons(ds):
+    c = ds.compare("Herenthout", reference="ISOM", year=2022, indicators=["armoederisico"])
+    assert _value(c, "armoederisico", "target") == pytest.approx(5.1)
+    obs = ds.observations
+    part = obs[(obs["source"] == "statbel_admin_income") & (obs["year"] == 2022)
+               & obs["nis"].isin(ISOM)]
+    wide = part.pivot_table(index="nis", columns="measure", values="value", observed=True)
+    rate, persons = wide["adi_poverty_risk_pct"], wide["adi_persons_eligible"]
+    exact = (rate * persons).sum() / persons.sum()
+    group = _value(c, "armoederisico", "aggregate")
+    assert group == pytest.approx(exact)
+    assert abs(group - rate.mean()) > 0.01  # the mean of the rates would be wrong
+    # No published benchmark rows: computed from every municipality, with the map named.
+    arr = row(c, "armoederisico", "benchmark", "arrondissement")
+    assert arr["status"] == "ok" and "2019-2024" in arr["note"]
+
+
+def test_housing_supply_integration_and_vacancies(ds):
+    c = ds.compare("Herenthout", reference="ISOM",
+                   indicators=["nieuwbouw_woningen", "nieuwkomers", "vacatures_ontvangen",
+                               "thuistaal_niet_nl_basisonderwijs", "nieuwkomers_per_1000"])
+    assert row(c, "nieuwbouw_woningen", "target")["period"] == "2024"  # 2025 is partial
+    assert _value(c, "nieuwbouw_woningen", "target") == 22
+    assert _value(c, "nieuwbouw_woningen", "benchmark", "arrondissement") == 2250
+    assert _value(c, "nieuwkomers", "target") == 55
+    assert _value(c, "thuistaal_niet_nl_basisonderwijs", "target") == pytest.approx(13.3)
+    assert row(c, "thuistaal_niet_nl_basisonderwijs", "aggregate")["status"] == "not_available"
+    assert _value(c, "vacatures_ontvangen", "target") == 107
+    # A published rate with its count in another file: derived denominators, summed.
+    assert _value(c, "nieuwkomers_per_1000", "target") == pytest.approx(7.0)
+    assert "afgeleide noemers" in row(c, "nieuwkomers_per_1000", "aggregate")["note"]
+
+
+def test_csv_holds_the_new_indicators_with_group_and_benchmarks():
+    result = CliRunner().invoke(main, ["compare", "--gemeente", "Herenthout", "--referentie",
+                                       "ISOM", "--jaar", "2022", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(io.StringIO(result.stdout), dtype={"entity": str})
+    for indicator in ("aandeel_65plus", "grijze_druk", "armoederisico", "nieuwbouw_woningen",
+                      "nieuwkomers", "vacatures_ontvangen"):
+        types = set(table.loc[(table["indicator"] == indicator) & table["value"].notna(),
+                              "entity_type"])
+        assert types == {"municipality", "reference_group", "arrondissement", "province",
+                         "region"}, indicator

@@ -53,7 +53,7 @@ def computable_without(aggregation: int | np.ndarray, n_usable, n_units):
     return np.where(np.asarray(aggregation) == 1, 2 * n_usable > n_units, n_usable == n_units)
 
 
-_LEFT_OUT = re.compile(r"berekend zonder (.+?) \(geen gepubliceerde waarde\)")
+_LEFT_OUT = re.compile(r"berekend zonder (.+?) \(geen bruikbare waarde\)")
 
 
 def left_out(note: str) -> str | None:
@@ -63,11 +63,15 @@ def left_out(note: str) -> str | None:
 
 
 def left_out_note(names: list[str], computed: bool) -> str:
-    """'berekend zonder X, Y (geen gepubliceerde waarde)' or why the value is not computed."""
+    """'berekend zonder X, Y (geen bruikbare waarde)' or why the value is not computed.
+
+    "Geen bruikbare waarde": not published, or a term that cannot be derived (a published rate
+    of 0 gives no denominator).
+    """
     shown = ", ".join(names[:5]) + (" e.a." if len(names) > 5 else "")
     if computed:
-        return f"berekend zonder {shown} (geen gepubliceerde waarde)"
-    return f"niet berekend: geen gepubliceerde waarde voor {shown}"
+        return f"berekend zonder {shown} (geen bruikbare waarde)"
+    return f"niet berekend: geen bruikbare waarde voor {shown}"
 
 
 class YearError(LsbError):
@@ -258,20 +262,21 @@ class Engine:
                                             pub["status"], strict=True):
             if status == "ok":
                 out[(iid, int(year))] = float(value)
-        mun = rows[(rows["level"] == "municipality")
-                   & rows["indicator"].map(lambda i: spec[i].additive)]
+        additive = [i for i, sp in spec.items() if sp.additive]
+        mun = rows[(rows["level"] == "municipality") & rows["indicator"].isin(additive)]
         n_geo = {v: len(g) for v, g in self.municipalities.items()}
-        for (iid, year, version), part in mun.groupby(["indicator", "year", "geo_version"],
-                                                      sort=False):
-            ind = spec[iid]
-            if (iid, int(year)) in out or len(part) != n_geo.get(version):
+        agg = mun.assign(num_na=mun["num"].isna(), den_na=mun["den"].isna()).groupby(
+            ["indicator", "year", "geo_version"], sort=False).agg(
+            n=("num", "size"), num=("num", "sum"), den=("den", "sum"),
+            num_na=("num_na", "any"), den_na=("den_na", "any")).reset_index()
+        for r in agg.itertuples(index=False):
+            ind = spec[r.indicator]
+            if (r.indicator, int(r.year)) in out or r.n != n_geo.get(r.geo_version):
                 continue
-            if part["num"].isna().any() or (ind.aggregation != "sum"
-                                             and part["den"].isna().any()):
+            if r.num_na or (ind.aggregation != "sum" and r.den_na):
                 continue
-            num, den = part["num"].sum(), part["den"].sum()
-            out[(iid, int(year))] = (num if ind.aggregation == "sum"
-                                     else ind.scale * num / den)
+            out[(r.indicator, int(r.year))] = float(
+                r.num if ind.aggregation == "sum" else ind.scale * r.num / r.den)
         return out
 
     def benchmark_rows(self, target: Municipality, indicators: frozenset[str]) -> pd.DataFrame:

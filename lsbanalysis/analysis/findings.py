@@ -27,6 +27,11 @@ SOURCE_NAMES = {
     "statbel_population_density": "Statbel, bevolking",
     "statbel_population_structure": "Statbel, bevolkingsstructuur",
     "vdab_jobseekers": "VDAB via Provincies in Cijfers",
+    "vdab_vacancies": "VDAB via Provincies in Cijfers",
+    "statbel_admin_income": "Statbel, administratief beschikbaar inkomen",
+    "statbel_building_permits": "Statbel, bouwvergunningen",
+    "pinc_newcomers": "Agentschap Integratie en Inburgering via Provincies in Cijfers",
+    "pinc_home_language_origin": "Provincies in Cijfers (Departement Onderwijs; Statbel)",
 }
 
 

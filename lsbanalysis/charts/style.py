@@ -98,6 +98,8 @@ UNIT_LABELS = {
     "per_km2": "inwoners per km²",
     "index": "index",
     "ratio": "verhouding",
+    "per_100": "per 100",
+    "per_1000": "per 1.000",
 }
 STATUS_TEXT = {
     "suppressed": "geheim (niet gepubliceerd)",

@@ -11,7 +11,7 @@ HERE = Path(__file__).resolve().parent
 METHODS = ("value", "ratio", "rate", "change", "quotient", "index")
 AGGREGATIONS = ("sum", "ratio_of_sums", "derived_ratio", "published")
 DIRECTIONS = ("higher_better", "lower_better", "neutral")
-UNITS = ("eur", "percent", "count", "per_km2", "index", "ratio")
+UNITS = ("eur", "percent", "count", "per_km2", "index", "ratio", "per_100", "per_1000")
 #: The LSB workgroups, and "transversaal" for themes that run through all of them.
 WERKGROEPEN = ("arbeid & sociale zekerheid", "huisvesting", "cultuur & maatschappelijke integratie",
                "gezondheid")
@@ -38,7 +38,7 @@ class Indicator:
     sources: tuple[str, ...]
     definition: str
     aggregation: str = "published"
-    measure: str | None = None
+    measure: str | tuple[str, ...] | None = None  # value: one measure, or several summed
     numerator: tuple[str, ...] = ()
     denominator: tuple[str, ...] = ()
     scale: float = 1.0
@@ -60,7 +60,7 @@ class Indicator:
     def measures(self) -> tuple[str, ...]:
         """Measures of the store this indicator reads directly."""
         if self.method == "value":
-            return (self.measure,)
+            return self.measure if isinstance(self.measure, tuple) else (self.measure,)
         if self.method == "ratio":
             return tuple(dict.fromkeys(self.numerator + self.denominator))
         if self.method == "rate":
@@ -130,6 +130,8 @@ def load_catalogue(path: Path = HERE / "indicators.toml") -> Catalogue:
         if unknown:
             raise CatalogueError(f"{path.name}: indicator {iid!r} has unknown fields {unknown}")
         entry["sources"] = _as_tuple(entry.get("sources"))
+        if isinstance(entry.get("measure"), list):
+            entry["measure"] = tuple(entry["measure"])
         entry["numerator"] = _as_tuple(entry.get("numerator"))
         entry["denominator"] = _as_tuple(entry.get("denominator"))
         try:
