@@ -19,6 +19,7 @@ import pytest
 
 import lsbanalysis
 from lsbanalysis.errors import (
+    ChecksumError,
     LsbError,
     SourceFormatError,
     StoreError,
@@ -202,9 +203,17 @@ def test_broken_raw_file_keeps_previous_store(built: Built, mirror: Path, tmp_pa
     broken = raw / "statbel" / "fisc2022_C_NL.xls"
     broken.write_bytes(broken.read_bytes()[:10_000])  # truncated download
 
-    # jobs=2: the reader's error must cross the worker process intact.
-    with pytest.raises(SourceFormatError, match=r"fisc2022_C_NL\.xls") as info:
+    # By default a changed file stops the build before anything is read.
+    with pytest.raises(ChecksumError, match=r"fisc2022_C_NL\.xls") as refused:
         build_store(raw, out, progress=False, jobs=2)
+    assert sha256_of(broken) in str(refused.value)
+    assert "--accept-new-edition" in str(refused.value)
+    assert _snapshot(out) == before
+
+    # Accepted as a new edition it is read, and fails there; jobs=2: the reader's error must
+    # cross the worker process intact.
+    with pytest.raises(SourceFormatError, match=r"fisc2022_C_NL\.xls") as info:
+        build_store(raw, out, progress=False, jobs=2, accept_new_editions=True)
     assert info.value.path == broken
 
     assert _snapshot(out) == before
@@ -234,8 +243,9 @@ def test_failure_while_writing_keeps_previous_store(
 
     with monkeypatch.context() as m:
         m.setattr(io, "write_manifest", disk_full)
-        with pytest.raises(OSError, match="No space left"):
+        with pytest.raises(StoreError, match="disk is full") as info:
             build._write_atomically(out, small, geo, bounds, manifest)
+    assert f"previous store in {out} is intact" in str(info.value)
     assert _snapshot(out) == before
     assert _leftovers(tmp_path) == []
 

@@ -232,4 +232,6 @@ def read(path: Path, *, municipality_names: pd.DataFrame) -> pd.DataFrame:
             "status": status,
         }
     )
-    return finish(out, GEO_VERSION)
+    out = finish(out, GEO_VERSION)
+    out.attrs["table"] = TITLE  # checked against row 1 above
+    return out

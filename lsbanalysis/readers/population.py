@@ -108,7 +108,10 @@ def read_density(path: Path) -> pd.DataFrame:
         finish(_density_sheet(path, str(name), year, sheets[name]), geo_version_of_year(year))
         for name, year in years.items()
     ]
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True)
+    # The titles checked above are English ("Population density by municipality 1st January").
+    out.attrs.update(language="en", table="population density")
+    return out
 
 
 def _density_sheet(path: Path, sheet: str, year: int, raw: pd.DataFrame) -> pd.DataFrame:
@@ -283,7 +286,9 @@ def read_structure(path: Path) -> pd.DataFrame:
                 }
             )
         )
-    return finish(pd.concat(parts, ignore_index=True), geo_version_of_year(name_year))
+    out = finish(pd.concat(parts, ignore_index=True), geo_version_of_year(name_year))
+    out.attrs["table"] = name.removesuffix(f"_{name_year}")  # TF_SOC_POP_STRUCT
+    return out
 
 
 def _whole_numbers(path: Path, frame: pd.DataFrame, column: str, *, low: int, high: int):
