@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from lsbanalysis.errors import (
     StoreError,
     UnknownMunicipalityError,
 )
+from lsbanalysis.paths import REPO_DIR
 from lsbanalysis.sources import load_manifest, sha256_of
 from lsbanalysis.store import build, io
 from lsbanalysis.store.build import build_store, check_codes
@@ -188,6 +191,31 @@ def test_built_store_loads(built: Built) -> None:
     assert ds.municipality("Herenthout").nis == HERENTHOUT
     assert ds.municipality("Vorselaar").nis == "13044"
     assert len(ds.crosswalk) and len(ds.neighbours)
+
+
+@pytest.mark.realdata
+def test_rebuild_is_byte_identical(built: Built, mirror: Path, tmp_path: Path) -> None:
+    """`lsb data build` in another process (other hash seed, one worker) writes the same bytes.
+
+    Only ``built_at`` in manifest.json differs, so a rebuild from unchanged raw files changes
+    nothing in git and nothing in a report's fingerprint.
+    """
+    out = tmp_path / "again"
+    done = subprocess.run(
+        [sys.executable, "-m", "lsbanalysis.cli", "data", "build", "--raw", str(mirror),
+         "--out", str(out), "--jobs", "1"],
+        cwd=REPO_DIR, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    )
+    assert done.returncode == 0, done.stderr
+    manifest = io.read_manifest(out)
+    rows = sum(s.get("rows", 0) for s in manifest["sources"])
+    assert f"{rows:,} observaties, {len(manifest['sources'])} bronnen" in done.stdout
+    assert sorted(p.name for p in out.iterdir()) == sorted(io.STORE_FILES)
+    for name in io.STORE_FILES:
+        if name != io.MANIFEST_FILE:
+            assert sha256_of(out / name) == sha256_of(built.out / name), name
+    assert {**manifest, "built_at": None} == {**built.manifest, "built_at": None}
 
 
 # --- a failed build keeps the previous store ------------------------------------------------

@@ -122,6 +122,9 @@ CORRUPT_MANIFESTS = {
     "source-without-files": (
         lambda m: {**m, "sources": [{k: v for k, v in m["sources"][0].items() if k != "files"}]},
         "lacks files"),
+    "file-without-sha256": (
+        lambda m: {**m, "sources": [{**m["sources"][0], "files": [{"name": "x.xls"}]}]},
+        "lacks its name or sha256"),
     "no-built-at": (lambda m: {k: v for k, v in m.items() if k != "built_at"}, "no built_at"),
     "other-format": (lambda m: {**m, "store_format": 99}, "store format 99"),
     "not-utf8": (b"\xff\xfe\x00garbage", "cannot be read"),

@@ -311,7 +311,7 @@ YEAR_PATTERNS = {
 }
 YEAR_LABELS = {"nl": "Inkomstenjaar YYYY", "fr": "Année de revenu YYYY"}
 #: Table code in a data sheet's title ("Tabel C.1: …", "Table C.1: …").
-TABLE_PATTERN = re.compile(r"^tab(?:el|le)\s+([a-z])\.\d")
+TABLE_PATTERN = re.compile(r"^tab(?:el|le)\s+([a-z])(?:\.\d+)?\s*:")
 
 #: Municipalities that ceased to exist on 1 January 2019 (mergers), and the codes created
 #: by the 2019 and 2025 mergers (REFNIS): markers of a table's municipal geography.

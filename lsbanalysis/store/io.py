@@ -163,6 +163,11 @@ def read_manifest(store_dir: Path) -> dict:
                 f"{path} is incomplete (source {name!r} lacks {', '.join(lacks) or 'files'}); "
                 f"{repair_hint(store_dir)}."
             )
+        if not all(isinstance(f, dict) and {"name", "sha256"} <= set(f) for f in entry["files"]):
+            raise StoreError(
+                f"{path} is incomplete (a file of source {entry['id']!r} lacks its name or "
+                f"sha256); {repair_hint(store_dir)}."
+            )
     return manifest
 
 
