@@ -26,7 +26,7 @@ from filelock import FileLock
 
 import lsbanalysis
 from lsbanalysis.cli import main
-from lsbanalysis.errors import StoreError
+from lsbanalysis.errors import LsbError, StoreError
 from lsbanalysis.paths import PROCESSED_DIR
 from lsbanalysis.sources import load_manifest, sha256_of
 from lsbanalysis.store import build, io
@@ -364,3 +364,18 @@ def test_cli_build_on_a_full_disk(mirror: Path, tmp_path: Path) -> None:
         assert f"The previous store in {out} is intact" in result.output
         assert _snapshot(out) == before
         assert _leftovers(disk) == []
+
+
+@pytest.mark.realdata
+def test_fetch_on_a_full_disk(mirror: Path, tmp_path: Path) -> None:
+    from lsbanalysis.store.fetch import fetch_all
+
+    source = next(s for s in load_manifest() if s.id == "statbel_real_estate_quarter")
+    with _tmpfs(tmp_path / "disk", "1m") as disk:  # the workbook has 4 MB
+        with pytest.raises(LsbError) as info:
+            fetch_all(disk / "raw", mirror=mirror, sources=[source], progress=False)
+        message = str(info.value)
+        assert message.startswith("the disk is full: could not write "
+                                  "NL_immo_statbel_kwartaal_per_gemeente.xlsx")
+        assert "Files already in place are unchanged" in message
+        assert [p for p in (disk / "raw").rglob("*") if p.is_file()] == []
