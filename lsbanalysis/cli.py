@@ -39,11 +39,15 @@ def data() -> None:
               show_default=True, help="Folder to place the raw files in.")
 @click.option("--mirror", type=click.Path(path_type=Path, file_okay=False, exists=True),
               default=None, help="Local mirror of the official downloads (e.g. ../shared/data).")
-def fetch_cmd(raw_dir: Path, mirror: Path | None) -> None:
+@click.option("--timeout", type=click.FloatRange(1, None), default=300, show_default=True,
+              help="Seconds for the whole fetch; a host that stops answering fails at once.")
+@click.option("--jobs", type=click.IntRange(1, 16), default=4, show_default=True,
+              help="Downloads at the same time.")
+def fetch_cmd(raw_dir: Path, mirror: Path | None, timeout: float, jobs: int) -> None:
     """Place the raw files in data/raw/, verifying each sha256."""
     from lsbanalysis.store.fetch import fetch_all
 
-    counts = fetch_all(raw_dir, mirror)
+    counts = fetch_all(raw_dir, mirror, timeout=timeout, jobs=jobs)
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
     click.echo(f"{sum(counts.values())} bestanden in {raw_dir} ({summary}); checksums in orde.")
 
@@ -54,7 +58,12 @@ def fetch_cmd(raw_dir: Path, mirror: Path | None) -> None:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Where to write the store [default: data/processed].")
 @click.option("--jobs", type=click.IntRange(1, 8), default=None, help="Worker processes.")
-def build_cmd(raw_dir: Path | None, out_dir: Path | None, jobs: int | None) -> None:
+@click.option("--accept-new-edition", "accept", is_flag=True,
+              help="Accept raw files whose sha256 differs from sources.toml (a new edition), "
+                   "if they still are the declared edition (year, language, table); their "
+                   "checksums are recorded in the store's manifest.json.")
+def build_cmd(raw_dir: Path | None, out_dir: Path | None, jobs: int | None,
+              accept: bool) -> None:
     """Rebuild the processed store from the raw files."""
     from lsbanalysis.store.build import build_store
 
@@ -64,16 +73,18 @@ def build_cmd(raw_dir: Path | None, out_dir: Path | None, jobs: int | None) -> N
             raise click.UsageError("no raw files: run `lsb data fetch` or pass --raw DIR")
     out_dir = out_dir or processed_dir()
     start = time.perf_counter()
-    manifest = build_store(raw_dir, out_dir, jobs=jobs)
+    manifest = build_store(raw_dir, out_dir, jobs=jobs, accept_new_editions=accept,
+                           say=lambda line: click.echo(f"Let op: {line}", err=True))
     rows = sum(s.get("rows", 0) for s in manifest["sources"])
-    changed = [f["name"] for s in manifest["sources"] for f in s["files"]
-               if not f["matches_manifest"]]
-    if changed:
-        click.secho(
-            f"Let op: {', '.join(changed)} verschil(t)(len) van de sha256 in sources.toml "
-            "(een nieuwe editie?). Controleer de cijfers en werk de manifest bij.",
-            fg="yellow", err=True,
-        )
+    for s in manifest["sources"]:
+        for f in s["files"]:
+            if f.get("accepted_at"):
+                click.secho(
+                    f"Let op: nieuwe editie van {f['path']} aanvaard op {f['accepted_at']} "
+                    f"(sha256 {f['sha256'][:12]}…, sources.toml: {f['manifest_sha256'][:12]}…); "
+                    "vastgelegd in manifest.json. Werk sources.toml bij.",
+                    fg="yellow", err=True,
+                )
     click.echo(
         f"Store gebouwd in {out_dir} uit {raw_dir}: {rows:,} observaties, "
         f"{len(manifest['sources'])} bronnen, {time.perf_counter() - start:.1f} s."

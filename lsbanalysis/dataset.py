@@ -18,10 +18,16 @@ class Dataset:
     def __init__(self, store_dir: Path) -> None:
         self.store_dir = Path(store_dir)
         self.manifest: dict = io.read_manifest(self.store_dir)
-        self.observations: pd.DataFrame = io.read_table(self.store_dir / io.OBSERVATIONS_FILE)
-        self.geography: pd.DataFrame = io.read_table(self.store_dir / io.GEOGRAPHY_FILE)
-        self.crosswalk: pd.DataFrame = io.read_table(self.store_dir / io.CROSSWALK_FILE)
-        self.neighbours: pd.DataFrame = io.read_table(self.store_dir / io.NEIGHBOURS_FILE)
+        self.observations: pd.DataFrame = self._table(io.OBSERVATIONS_FILE)
+        self.geography: pd.DataFrame = self._table(io.GEOGRAPHY_FILE)
+        self.crosswalk: pd.DataFrame = self._table(io.CROSSWALK_FILE)
+        self.neighbours: pd.DataFrame = self._table(io.NEIGHBOURS_FILE)
+
+    def _table(self, name: str) -> pd.DataFrame:
+        """A store table, checked against the sha256 its manifest records (if it does)."""
+        return io.read_table(
+            self.store_dir / name, sha256=io.store_file_sha256(self.manifest, name)
+        )
 
     def __repr__(self) -> str:
         n_sources = len(self.manifest["sources"])
@@ -33,9 +39,10 @@ class Dataset:
     @cached_property
     def boundaries(self):
         """Simplified boundaries (GeoDataFrame, EPSG:31370); loaded on first use."""
-        import geopandas
-
-        return geopandas.read_parquet(self.store_dir / io.BOUNDARIES_FILE)
+        return io.read_geo_table(
+            self.store_dir / io.BOUNDARIES_FILE,
+            sha256=io.store_file_sha256(self.manifest, io.BOUNDARIES_FILE),
+        )
 
     @cached_property
     def municipalities(self) -> MunicipalityIndex:

@@ -53,8 +53,20 @@ def _rebuild_source_format_error(cls, path, problem, sheet, row, column):
     return cls(path, problem, sheet=sheet, row=row, column=column)
 
 
+class EditionError(SourceFormatError):
+    """A raw file has the right layout but is another edition than the manifest declares.
+
+    For example ``fisc2016_C_NL.xls`` copied over ``fisc2022_C_NL.xls``: the reader finds
+    income year 2016 in the file's own title where ``[source.expect]`` declares 2022.
+    """
+
+
 class ChecksumError(LsbError):
     """A raw file's sha256 differs from the one in the source manifest."""
+
+
+class ManifestError(LsbError):
+    """The source manifest (``sources.toml``) is malformed or asks what no reader reports."""
 
 
 class StoreError(LsbError):

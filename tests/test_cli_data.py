@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -50,15 +49,5 @@ def test_build_with_missing_raw_folder(runner: CliRunner, tmp_path: Path) -> Non
     assert not (tmp_path / "p").exists()
 
 
-@pytest.mark.realdata
-def test_build_from_mirror(runner: CliRunner, mirror: Path, tmp_path: Path) -> None:
-    out = tmp_path / "p"
-    result = runner.invoke(main, ["data", "build", "--raw", str(mirror), "--out", str(out),
-                                  "--jobs", "2"])
-    assert result.exit_code == 0, result.output
-    manifest = io.read_manifest(out)
-    rows = sum(s.get("rows", 0) for s in manifest["sources"])
-    assert rows > 1_000_000
-    assert f"{rows:,} observaties" in result.stdout
-    assert re.search(rf"{len(manifest['sources'])} bronnen", result.stdout)
-    assert sorted(p.name for p in out.iterdir()) == sorted(io.STORE_FILES)
+# The CLI build from the official files is tested in test_store_build.py
+# (test_rebuild_is_byte_identical), in a separate process.

@@ -414,6 +414,8 @@ def test_fixture_reads(tmp_path: Path, lang: str) -> None:
     zero = value(got, "indiv_declarations_zero_income", "13012")
     assert zero["status"] == "suppressed" and np.isnan(zero["value"])
     assert set(got["period"]) == {"2022"} and set(got["geo_version"]) == {"2019"}
+    # What the file says it is, for the build's edition check (sources.toml [source.expect]).
+    assert got.attrs == {"language": lang, "table": "C"}
 
 
 def add_municipality(sheets: dict[str, list[list]], nis: int, name: str) -> None:

@@ -153,3 +153,15 @@ def test_empty_and_truncated(tmp_path: Path):
 def test_unknown_table_id(tmp_path: Path):
     with pytest.raises(KeyError, match="gemeente_codes"):
         pinc_lookups.read({"gemeente_codes": tmp_path / "x.xlsx"})
+
+
+def test_codes_names_table_of_another_level(tmp_path: Path):
+    """The three codes-and-names tables share a header: their codes tell them apart."""
+    names = _xlsx(tmp_path / "pinc_gemeente_2025_codes_names.xlsx", NAMES)
+    assert len(pinc_lookups.read({"gemeente_2025_codes_names": names})["gemeente_2025_codes_names"])
+    with pytest.raises(SourceFormatError) as info:
+        pinc_lookups.read({"arrondiss_2025_codes_names": names})
+    message = str(info.value)
+    assert message.startswith("file pinc_gemeente_2025_codes_names.xlsx, sheet 'Sheet1': ")
+    assert "expected the arrondissement codes of table arrondiss_2025_codes_names" in message
+    assert "municipality code 13012 (2 of 2 codes)" in message

@@ -220,6 +220,7 @@ def yearly_file(tmp_path: Path) -> Path:
 def test_small_yearly_workbook(yearly_file):
     obs = real_estate.read(yearly_file)
     _check_contract(obs)
+    assert obs.attrs == {"frequency": "year"}  # for the build's edition check
     assert set(obs["period"].unique()) == {"2024"} and set(obs["year"].unique()) == {2024}
     levels = obs.drop_duplicates("nis").set_index("nis")["level"].to_dict()
     assert levels == {
@@ -258,6 +259,7 @@ def test_small_quarterly_workbook(tmp_path):
     path = _write(tmp_path / "NL_immo_statbel_kwartaal_per_gemeente.xlsx", {"Per gemeente": rows})
     obs = real_estate.read(path)
     _check_contract(obs)
+    assert obs.attrs == {"frequency": "quarter"}
     assert sorted(obs["period"].unique()) == ["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"]
     assert set(obs["year"].unique()) == {2024}
     med = obs[obs["measure"] == "price_median_houses"]

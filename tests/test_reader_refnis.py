@@ -357,3 +357,12 @@ def test_structure_xls_bad_language(tmp_path: Path):
     path = _structure_xlsx(tmp_path / "REFNIS_2019.xlsx", cells)
     with pytest.raises(SourceFormatError, match=r"row 6, column 'Taal'.*N, F, NF or D"):
         refnis.read_structure(path)
+
+
+@pytest.mark.realdata
+def test_edition_notes(history, s2019, s2025) -> None:
+    """What the files say about their release, for the build's edition check."""
+    # The history release predates the 2025 mergers: its last change is the 2019 wave.
+    assert history.attrs["latest_change"] == "2019-01-01"
+    assert s2019.attrs["municipalities"] == refnis.MUNICIPALITY_COUNTS["2019"]
+    assert s2025.attrs["municipalities"] == refnis.MUNICIPALITY_COUNTS["2025"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import geopandas
@@ -18,11 +20,13 @@ import pytest
 
 import lsbanalysis
 from lsbanalysis.errors import (
+    ChecksumError,
     LsbError,
     SourceFormatError,
     StoreError,
     UnknownMunicipalityError,
 )
+from lsbanalysis.paths import REPO_DIR
 from lsbanalysis.sources import load_manifest, sha256_of
 from lsbanalysis.store import build, io
 from lsbanalysis.store.build import build_store, check_codes
@@ -210,6 +214,31 @@ def test_built_store_loads(built: Built) -> None:
     assert len(ds.crosswalk) and len(ds.neighbours)
 
 
+@pytest.mark.realdata
+def test_rebuild_is_byte_identical(built: Built, mirror: Path, tmp_path: Path) -> None:
+    """`lsb data build` in another process (other hash seed, one worker) writes the same bytes.
+
+    Only ``built_at`` in manifest.json differs, so a rebuild from unchanged raw files changes
+    nothing in git and nothing in a report's fingerprint.
+    """
+    out = tmp_path / "again"
+    done = subprocess.run(
+        [sys.executable, "-m", "lsbanalysis.cli", "data", "build", "--raw", str(mirror),
+         "--out", str(out), "--jobs", "1"],
+        cwd=REPO_DIR, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    )
+    assert done.returncode == 0, done.stderr
+    manifest = io.read_manifest(out)
+    rows = sum(s.get("rows", 0) for s in manifest["sources"])
+    assert f"{rows:,} observaties, {len(manifest['sources'])} bronnen" in done.stdout
+    assert sorted(p.name for p in out.iterdir()) == sorted(io.STORE_FILES)
+    for name in io.STORE_FILES:
+        if name != io.MANIFEST_FILE:
+            assert sha256_of(out / name) == sha256_of(built.out / name), name
+    assert {**manifest, "built_at": None} == {**built.manifest, "built_at": None}
+
+
 # --- a failed build keeps the previous store ------------------------------------------------
 
 
@@ -223,9 +252,17 @@ def test_broken_raw_file_keeps_previous_store(built: Built, mirror: Path, tmp_pa
     broken = raw / "statbel" / "fisc2022_C_NL.xls"
     broken.write_bytes(broken.read_bytes()[:10_000])  # truncated download
 
-    # jobs=2: the reader's error must cross the worker process intact.
-    with pytest.raises(SourceFormatError, match=r"fisc2022_C_NL\.xls") as info:
+    # By default a changed file stops the build before anything is read.
+    with pytest.raises(ChecksumError, match=r"fisc2022_C_NL\.xls") as refused:
         build_store(raw, out, progress=False, jobs=2)
+    assert sha256_of(broken) in str(refused.value)
+    assert "--accept-new-edition" in str(refused.value)
+    assert _snapshot(out) == before
+
+    # Accepted as a new edition it is read, and fails there; jobs=2: the reader's error must
+    # cross the worker process intact.
+    with pytest.raises(SourceFormatError, match=r"fisc2022_C_NL\.xls") as info:
+        build_store(raw, out, progress=False, jobs=2, accept_new_editions=True)
     assert info.value.path == broken
 
     assert _snapshot(out) == before
@@ -255,8 +292,9 @@ def test_failure_while_writing_keeps_previous_store(
 
     with monkeypatch.context() as m:
         m.setattr(io, "write_manifest", disk_full)
-        with pytest.raises(OSError, match="No space left"):
+        with pytest.raises(StoreError, match="disk is full") as info:
             build._write_atomically(out, small, geo, bounds, manifest)
+    assert f"previous store in {out} is intact" in str(info.value)
     assert _snapshot(out) == before
     assert _leftovers(tmp_path) == []
 

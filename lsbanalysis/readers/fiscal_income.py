@@ -97,18 +97,22 @@ def read(path: Path) -> pd.DataFrame:
     path = Path(path)
     suffix = path.suffix.lower()
     sheet: str | None = None
+    table: str | None = None  # the table's name as the file gives it (sheet or zip member)
     if suffix in _WORKBOOK_SUFFIXES:
-        sheet = SHEET
+        sheet = table = SHEET
         raw = read_workbook(path, [SHEET], header=0)[SHEET]
     elif suffix == ".txt":
         raw = _read_text(path, _read_bytes(path), where=None)
     elif suffix == ".zip":
         raw = _read_zip(path)
+        table = raw.attrs.get("member")
     else:
         raise SourceFormatError(
             path, f"unknown file type {path.suffix!r}; expected .xlsx, .xls, .txt or .zip"
         )
-    return _tidy(raw, path, sheet=sheet)
+    out = _tidy(raw, path, sheet=sheet)
+    out.attrs["table"] = table  # for the build's edition check ([source.expect])
+    return out
 
 
 # --- editions ------------------------------------------------------------------------------
@@ -151,7 +155,9 @@ def _read_zip(path: Path) -> pd.DataFrame:
         ) from exc
     if not data:
         raise SourceFormatError(path, f"{member.filename} inside the zip archive is empty")
-    return _read_text(path, data, where=member.filename)
+    frame = _read_text(path, data, where=member.filename)
+    frame.attrs["member"] = Path(member.filename).stem
+    return frame
 
 
 def _read_text(path: Path, data: bytes, *, where: str | None) -> pd.DataFrame:

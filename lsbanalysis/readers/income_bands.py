@@ -310,6 +310,8 @@ YEAR_PATTERNS = {
     "fr": re.compile(r"annee\s+de\s+revenus?\s*:?\s*(\d{4})"),
 }
 YEAR_LABELS = {"nl": "Inkomstenjaar YYYY", "fr": "Année de revenu YYYY"}
+#: Table code in a data sheet's title ("Tabel C.1: …", "Table C.1: …").
+TABLE_PATTERN = re.compile(r"^tab(?:el|le)\s+([a-z])(?:\.\d+)?\s*:")
 
 #: Municipalities that ceased to exist on 1 January 2019 (mergers), and the codes created
 #: by the 2019 and 2025 mergers (REFNIS): markers of a table's municipal geography.
@@ -380,7 +382,23 @@ def read(path: Path) -> pd.DataFrame:
                 sheet=sheet,
             )
         parts.append(tidy)
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True)
+    # What the file says it is, for the build's edition check ([source.expect]).
+    out.attrs.update(language=lang, table=_table_code(sheets, names))
+    return out
+
+
+def _table_code(sheets: dict, names: dict[str, str]) -> str | None:
+    """The table set named in the data sheets' titles ("Tabel C.1: …" → "C"), if one."""
+    letters = set()
+    for sheet in names.values():
+        title = sheets[sheet].iloc[: HEADER_ROWS[0]].to_numpy(dtype=object).ravel()
+        for cell in title:
+            match = TABLE_PATTERN.match(normalise_label(cell))
+            if match:
+                letters.add(match.group(1).upper())
+                break
+    return letters.pop() if len(letters) == 1 else None
 
 
 def band_sum_mismatches(frame: pd.DataFrame) -> pd.DataFrame:

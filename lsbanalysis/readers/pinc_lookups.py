@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from lsbanalysis.errors import SourceFormatError
+from lsbanalysis.nis import levels_of
 from lsbanalysis.readers.common import normalise_label, parse_nis_codes, read_workbook
 
 SHEET = "Sheet1"
@@ -43,6 +44,13 @@ TABLES: dict[str, tuple[str, ...]] = {
     "gemeente2025_to_provincie2025": ("gemeente", "provincie"),
     "arrondiss2025_to_provincie2025": ("arrondiss", "provincie"),
     "gemeente2024_to_arrondiss2024": ("gemeente2024", "arrondiss2024"),
+}
+#: Levels of the area codes of each codes-and-names table. The three tables share one header,
+#: so only their codes tell them apart (the Brussels-Capital Region stands in for a province).
+CODES_NAMES_LEVELS: dict[str, frozenset[str]] = {
+    "gemeente_2025_codes_names": frozenset({"municipality"}),
+    "arrondiss_2025_codes_names": frozenset({"arrondissement"}),
+    "provincie_2025_codes_names": frozenset({"province", "region"}),
 }
 
 
@@ -163,9 +171,25 @@ def read(paths: dict[str, Path]) -> dict[str, pd.DataFrame]:
         header = TABLES[table]
         if header == CODES_NAMES_HEADER:
             out[table] = read_codes_names(path)
+            _check_levels(path, out[table], CODES_NAMES_LEVELS[table], table)
         else:
             out[table] = read_mapping(path, header)  # type: ignore[arg-type]
     return out
+
+
+def _check_levels(path: Path, table: pd.DataFrame, levels: frozenset[str], name: str) -> None:
+    """A codes-and-names table holds the codes of its own level (not another table's file)."""
+    codes = table.loc[table["is_area"], "nis"]
+    found = levels_of(codes)
+    wrong = found[~found.isin(levels)]
+    if len(wrong):
+        raise SourceFormatError(
+            path,
+            f"expected the {' / '.join(sorted(levels))} codes of table {name}, found "
+            f"{wrong.iloc[0]} code {codes[wrong.index[0]]} ({int(len(wrong))} of "
+            f"{len(codes)} codes); is this another table's file?",
+            sheet=SHEET,
+        )
 
 
 def default_paths(mirror: Path) -> dict[str, Path]:

@@ -97,7 +97,10 @@ def read_density(path: Path) -> pd.DataFrame:
         finish(_density_sheet(path, str(name), year, sheets[name]), geo_version_of_year(year))
         for name, year in years.items()
     ]
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True)
+    # The titles checked above are English ("Population density by municipality 1st January").
+    out.attrs.update(language="en", table="population density")
+    return out
 
 
 def _density_sheet(path: Path, sheet: str, year: int, raw: pd.DataFrame) -> pd.DataFrame:

@@ -131,7 +131,10 @@ def read(path: Path) -> pd.DataFrame:
                     sheet=name,
                 )
             parts.append(part)
-    return finish(_tidy(parts), GEO_VERSION)
+    out = finish(_tidy(parts), GEO_VERSION)
+    # What the file says it is (periode Y or Q1-Q4), for the build's edition check.
+    out.attrs["frequency"] = "quarter" if quarterly else "year"
+    return out
 
 
 def _tidy(parts: list[dict]) -> pd.DataFrame:

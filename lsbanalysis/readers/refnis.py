@@ -292,6 +292,10 @@ def read_history(path: Path) -> pd.DataFrame:
                 f"{day.date()}, found {n} (file truncated or not the REFNIS history?)",
             )
     out.attrs["source"] = str(path)
+    # The release, as far as the file itself tells: the last day on which a unit started or
+    # ended (2019-01-01 for a release without the 2025 mergers). For the build's edition check.
+    ends = out.loc[out["valid_to"] != OPEN_END, "valid_to"] + pd.Timedelta(days=1)
+    out.attrs["latest_change"] = max(out["valid_from"].max(), ends.max()).date().isoformat()
     return out
 
 
@@ -445,6 +449,8 @@ def read_structure(path: Path) -> pd.DataFrame:
         }
     )
     out.attrs["source"] = str(path)
+    # 581 (2019-2024) or 565 (2025): which year's structure this is, for the edition check.
+    out.attrs["municipalities"] = int(is_mun.sum())
     return out
 
 
