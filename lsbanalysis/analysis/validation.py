@@ -102,10 +102,21 @@ def current_municipality(ds, gemeente: object) -> Municipality:
 
 
 def validate_request(
-    ds, gemeente: object, reference: object, year: object = None, indicators: object = None
+    ds,
+    gemeente: object,
+    reference: object,
+    year: object = None,
+    indicators: object = None,
+    *,
+    flemish: bool = False,
 ) -> Request:
-    """Check a comparison request; raises the library's errors with one clear sentence each."""
+    """Check a comparison request; raises the library's errors with one clear sentence each.
+
+    ``flemish=True`` (the analyserapport) refuses a municipality outside Flanders first.
+    """
     target = current_municipality(ds, gemeente)
+    if flemish:
+        require_flemish(ds, target)
     group = resolve_group(ds, target, reference)
     return Request(
         target=target,

@@ -64,7 +64,7 @@ from filelock import FileLock, Timeout
 import lsbanalysis
 from lsbanalysis import __version__
 from lsbanalysis.analysis.groups import ReferenceGroup
-from lsbanalysis.analysis.validation import check_year, require_flemish, validate_request
+from lsbanalysis.analysis.validation import check_year, validate_request
 from lsbanalysis.atomic import replace_dir
 from lsbanalysis.errors import LsbError, os_error_advice, os_error_message, shown_path
 from lsbanalysis.names import Municipality
@@ -147,8 +147,7 @@ def validate_parameters(
     The same validation as ``ds.compare`` (one path for every command), plus what the report
     needs: a Flemish municipality, and data up to the reference year.
     """
-    request = validate_request(ds, gemeente, referentie, jaar)
-    require_flemish(ds, request.target)
+    request = validate_request(ds, gemeente, referentie, jaar, flemish=True)
     if request.year is not None and hasattr(ds, "compare"):
         try:  # the definitive check: the same YearError as lsb compare
             ds.compare(request.target, referentie, year=request.year)
