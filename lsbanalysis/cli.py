@@ -27,16 +27,19 @@ class _Group(click.Group):
     """The one place where errors become messages: one Dutch sentence, exit ≠ 0, no traceback.
 
     Library errors (LsbError) and environment faults (OSError: full disk, read-only file
-    system, missing folder, name too long, …) exit with 1; Ctrl-C with 130 and SIGTERM with
-    143 (the interrupted command has already cleaned up). ``lsb --debug …`` adds the traceback.
+    system, missing folder, name too long, …) exit with 1; Ctrl-C with 130, SIGHUP with 129 and
+    SIGTERM with 143 (the interrupted command has already cleaned up). ``lsb --debug …`` adds
+    the traceback.
     """
 
     def invoke(self, ctx: click.Context):
         root = ctx.find_root()
-        previous = None
+        previous = {}
         if root is ctx and threading.current_thread() is threading.main_thread():
-            # SIGTERM (cron, systemd, kill) takes the same clean-up path as Ctrl-C.
-            previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+            # SIGTERM (cron, systemd, kill) and SIGHUP (a closed terminal) take the same
+            # clean-up path as Ctrl-C.
+            previous = {sig: signal.signal(sig, _raise_interrupted)
+                        for sig in (signal.SIGTERM, signal.SIGHUP)}
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
@@ -57,8 +60,8 @@ class _Group(click.Group):
                 EXIT_INTERNAL,
             )
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     @staticmethod
     def _fail(root: click.Context, message: str, code: int) -> None:

@@ -372,11 +372,11 @@ class _Kernels:
 
 @contextmanager
 def _signals_deferred():
-    """Ignore a second Ctrl-C / SIGTERM while an interrupted run cleans up (main thread only)."""
+    """Ignore a second Ctrl-C / SIGTERM / SIGHUP while an interrupted run cleans up."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     for sig in saved:
         signal.signal(sig, signal.SIG_IGN)
     try:
