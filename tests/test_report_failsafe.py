@@ -238,15 +238,8 @@ def published(store, tmp_path_factory) -> Path:
     return build(tmp_path_factory.mktemp("published"), store).folder.parent
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(("signum", "code"),
-                         [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
-def test_interrupt_stops_kernels_and_keeps_the_published_report(store, published, tmp_path,
-                                                                signum, code):
-    shutil.copytree(published, tmp_path / "reports")
-    before = snapshot(tmp_path / "reports" / "herenthout-isom")
-    pids = tmp_path / "pids"
-    pids.mkdir()
+def _start_slow_report(tmp_path: Path, store: Path, pids: Path) -> subprocess.Popen:
+    """`lsb report` in a subprocess, with two slow chapters that record their kernels' PIDs."""
     script = textwrap.dedent(f"""
         import functools
         from lsbanalysis.cli import main
@@ -263,24 +256,74 @@ def test_interrupt_stops_kernels_and_keeps_the_published_report(store, published
         env={**os.environ, "LSB_TEST_PIDS": str(pids)}, cwd=REPO,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    if not _wait_for(lambda: len(list(pids.glob("*.pids"))) == 2, 120):
+        _end(proc, pids)
+        pytest.fail("the chapter kernels did not start within 120 s")
+    return proc
+
+
+def _started(pids: Path) -> list[int]:
+    """The kernels and the processes they started."""
+    return [int(p) for f in pids.glob("*.pids") for p in f.read_text().split()]
+
+
+def _end(proc: subprocess.Popen, pids: Path) -> None:
+    """Test clean-up: end whatever is still running, by PID."""
+    if proc.poll() is None:
+        proc.kill()
+    for pid in _started(pids):
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    proc.communicate(timeout=10)  # the kernels held the pipes: ended first
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("signum", "code"),
+                         [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_interrupt_stops_kernels_and_keeps_the_published_report(store, published, tmp_path,
+                                                                signum, code):
+    shutil.copytree(published, tmp_path / "reports")
+    before = snapshot(tmp_path / "reports" / "herenthout-isom")
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    proc = _start_slow_report(tmp_path, store, pids)
     try:
-        assert _wait_for(lambda: len(list(pids.glob("*.pids"))) == 2, 120), "kernels not started"
-        started = [int(p) for f in pids.glob("*.pids") for p in f.read_text().split()]
+        started = _started(pids)
         assert all(_alive(p) for p in started)
         sent = time.monotonic()
         os.kill(proc.pid, signum)
-        out, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
         took = time.monotonic() - sent
+        assert proc.returncode == code, err
+        assert took < 10, f"took {took:.1f} s to stop"
+        assert "Onderbroken" in err and "Traceback" not in err
+        # kernels and the processes they started are gone; nothing half-built is left
+        assert _wait_for(lambda: not any(_alive(p) for p in started), 5), started
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-    assert proc.returncode == code, err
-    assert took < 10, f"took {took:.1f} s to stop"
-    assert "Onderbroken" in err and "Traceback" not in err
-    # kernels and the processes they started are gone; nothing half-built is left
-    assert _wait_for(lambda: not any(_alive(p) for p in started), 5), started
+        _end(proc, pids)
     assert not leftovers(tmp_path / "reports")
+    assert snapshot(tmp_path / "reports" / "herenthout-isom") == before
+
+
+@pytest.mark.slow
+def test_killed_run_leaves_the_report_intact_and_the_next_run_cleans_up(store, published,
+                                                                        tmp_path, monkeypatch):
+    shutil.copytree(published, tmp_path / "reports")
+    before = snapshot(tmp_path / "reports" / "herenthout-isom")
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    proc = _start_slow_report(tmp_path, store, pids)
+    try:
+        os.kill(proc.pid, signal.SIGKILL)  # no clean-up possible
+        proc.wait(timeout=30)
+    finally:
+        _end(proc, pids)
+    assert leftovers(tmp_path / "reports")  # the killed run's build folder
+    assert snapshot(tmp_path / "reports" / "herenthout-isom") == before
+    with monkeypatch.context() as mp:  # the next cron run: nothing changed
+        mp.setattr(papermill, "execute_notebook", lambda *a, **k: pytest.fail("ran again"))
+        again = build(tmp_path / "reports", store)
+    assert again.skipped and not leftovers(tmp_path / "reports")
     assert snapshot(tmp_path / "reports" / "herenthout-isom") == before
 
 
