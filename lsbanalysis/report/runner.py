@@ -355,7 +355,7 @@ class _Kernels:
         pgid = getattr(provisioner, "pgid", None)
         pid = getattr(provisioner, "pid", None)
         try:
-            if pgid:
+            if pgid and pgid != os.getpgrp():  # jupyter_client starts kernels in a new session
                 os.killpg(pgid, signal.SIGKILL)
             elif pid:
                 os.kill(pid, signal.SIGKILL)
