@@ -5,6 +5,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 GEMEENTE ?= Herenthout
 REFERENTIE ?= ISOM
+JAAR ?=
+# The report's parameters reach the shell as environment variables, never pasted into the
+# command line, and unexpanded by make: `make report REFERENTIE='Geel, Mol, Balen'` or
+# GEMEENTE="Braine-l'Alleud" arrive as one argument each, and nothing in them is run
+# (not `; touch X`, not `$$(touch X)`, not make's own `$$(shell …)`).
+unexport GEMEENTE REFERENTIE JAAR
+export REPORT_GEMEENTE = $(value GEMEENTE)
+export REPORT_REFERENTIE = $(value REFERENTIE)
+export REPORT_JAAR = $(value JAAR)
 
 .PHONY: env test report bench data fetch lint clean
 
@@ -23,14 +32,15 @@ test: env
 	$(BIN)/python -m pytest
 
 report: env
-	$(BIN)/lsb report --gemeente $(GEMEENTE) --referentie $(REFERENTIE)
+	"$(BIN)/lsb" report --gemeente "$$REPORT_GEMEENTE" --referentie "$$REPORT_REFERENTIE" \
+		$${REPORT_JAAR:+--jaar "$$REPORT_JAAR"}
 
 bench: env
 	$(BIN)/python -m lsbanalysis.bench
 
 # Rebuild the embedded store from the local mirror of the official files.
 data: env
-	$(BIN)/lsb data build --raw $${LSB_DATA_MIRROR:-../shared/data}
+	$(BIN)/lsb data build --raw "$${LSB_DATA_MIRROR:-../shared/data}"
 
 fetch: env
 	$(BIN)/lsb data fetch

@@ -2,30 +2,80 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
+import traceback
 from pathlib import Path
 
 import click
 
-from lsbanalysis.errors import LsbError
+from lsbanalysis.errors import Interrupted, LsbError, os_error_message
 from lsbanalysis.paths import RAW_DIR, default_mirror, processed_dir
+
+#: Exit codes: 1 for a user error or an environment fault, 128 + signal for an interrupt.
+EXIT_ERROR = 1
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a defect of lsbanalysis itself
+
+
+def _raise_interrupted(signum: int, _frame) -> None:
+    raise Interrupted(signum)
 
 
 class _Group(click.Group):
-    """Turns library errors into a one-line message and exit code 1, without a traceback."""
+    """The one place where errors become messages: one Dutch sentence, exit ≠ 0, no traceback.
+
+    Library errors (LsbError) and environment faults (OSError: full disk, read-only file
+    system, missing folder, name too long, …) exit with 1; Ctrl-C with 130, SIGHUP with 129 and
+    SIGTERM with 143 (the interrupted command has already cleaned up). ``lsb --debug …`` adds
+    the traceback.
+    """
 
     def invoke(self, ctx: click.Context):
+        root = ctx.find_root()
+        previous = {}
+        if root is ctx and threading.current_thread() is threading.main_thread():
+            # SIGTERM (cron, systemd, kill) and SIGHUP (a closed terminal) take the same
+            # clean-up path as Ctrl-C.
+            previous = {sig: signal.signal(sig, _raise_interrupted)
+                        for sig in (signal.SIGTERM, signal.SIGHUP)}
         try:
             return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt as exc:
+            signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+            self._fail(root, "Onderbroken; wat al gepubliceerd was, blijft ongewijzigd.",
+                       128 + int(signum))
         except LsbError as exc:
-            click.secho(f"Fout: {exc}", fg="red", err=True)
-            sys.exit(1)
+            self._fail(root, str(exc), EXIT_ERROR)
+        except OSError as exc:
+            self._fail(root, os_error_message(exc), EXIT_ERROR)
+        except Exception as exc:
+            self._fail(
+                root,
+                f"interne fout in lsbanalysis ({type(exc).__name__}: {str(exc)[:200]}). "
+                "Herhaal het commando met `lsb --debug …` voor de details en meld het.",
+                EXIT_INTERNAL,
+            )
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    @staticmethod
+    def _fail(root: click.Context, message: str, code: int) -> None:
+        if root.params.get("debug"):
+            traceback.print_exc()
+        click.secho(f"Fout: {message}", fg="red", err=True)
+        sys.exit(code)
 
 
 @click.group(cls=_Group)
 @click.version_option(package_name="lsbanalysis")
-def main() -> None:
+@click.option("--debug", is_flag=True,
+              help="Toon bij een fout ook de Python-traceback (voor ontwikkelaars).")
+def main(debug: bool) -> None:
     """lsbanalysis: omgevingsanalyse voor het lokaal sociaal beleidsplan."""
 
 
@@ -106,7 +156,8 @@ def info_cmd() -> None:
 
 def _comparison_options(func):
     func = click.option("--jaar", type=int, default=None,
-                        help="Jaar (standaard: het laatste jaar van elke indicator).")(func)
+                        help="Referentiejaar: per indicator de laatste waarde tot en met dit jaar "
+                             "(standaard: het laatste jaar van elke indicator).")(func)
     func = click.option("--referentie", required=True,
                         help="ISOM, arrondissement, buren, of een lijst 'Gemeente1,Gemeente2,…'.")(
         func)
@@ -161,7 +212,8 @@ def findings_cmd(gemeente, referentie, jaar, indicators) -> None:
               help="Referentiegroep: ISOM, arrondissement, buren, of een lijst gemeenten "
                    "(namen of NIS-codes, met komma's).")
 @click.option("--jaar", type=int, default=None,
-              help="Referentiejaar [standaard: per indicator het meest recente jaar].")
+              help="Referentiejaar: per indicator de laatste waarde tot en met dit jaar "
+                   "[standaard: per indicator het meest recente jaar].")
 @click.option("--uit", "out_root", type=click.Path(path_type=Path, file_okay=False),
               default=None, help="Map voor de rapporten [standaard: reports/].")
 @click.option("--force", is_flag=True, help="Opnieuw maken, ook als niets veranderde.")
@@ -169,9 +221,16 @@ def findings_cmd(gemeente, referentie, jaar, indicators) -> None:
               help="Hoofdstukken die tegelijk lopen.")
 @click.option("--store", "store_dir", type=click.Path(path_type=Path, file_okay=False),
               default=None, help="Verwerkte store [standaard: data/processed].")
+@click.option("--wacht", "lock_timeout", type=click.FloatRange(min=0), default=600,
+              show_default=True,
+              help="Seconden wachten als een andere run hetzelfde rapport maakt (0: niet wachten).")
 def report_cmd(gemeente: str, referentie: str, jaar: int | None, out_root: Path | None,
-               force: bool, jobs: int, store_dir: Path | None) -> None:
-    """Maak het analyserapport (één HTML-bestand) voor een gemeente en referentiegroep."""
+               force: bool, jobs: int, store_dir: Path | None, lock_timeout: float) -> None:
+    """Maak het analyserapport (één HTML-bestand) voor een gemeente en referentiegroep.
+
+    Met --jaar N toont het rapport per indicator de laatste waarde tot en met N, in een eigen
+    map (bv. reports/herenthout-isom-2022/).
+    """
     from datetime import datetime
 
     from lsbanalysis.paths import REPORTS_DIR
@@ -180,7 +239,8 @@ def report_cmd(gemeente: str, referentie: str, jaar: int | None, out_root: Path 
 
     result = runner.build_report(
         gemeente, referentie, jaar, out_root=out_root or REPORTS_DIR, force=force, jobs=jobs,
-        store_dir=store_dir, progress=lambda line: click.echo(f"  {line}", err=True),
+        store_dir=store_dir, lock_timeout=lock_timeout,
+        progress=lambda line: click.echo(f"  {line}", err=True),
     )
     if result.skipped:
         try:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
+
+#: Longest piece of user input echoed in a message (a 100,000-character name is cut).
+SHOWN_INPUT = 60
 
 
 class LsbError(Exception):
@@ -74,16 +78,84 @@ class StoreError(LsbError):
 
 
 class UnknownMunicipalityError(LsbError, KeyError):
-    """A municipality name or NIS code that does not exist; suggests the closest names."""
+    """A municipality name or NIS code that does not exist; suggests the closest names.
 
-    def __init__(self, query: str, suggestions: list[str]) -> None:
+    ``hint`` replaces the suggestions with an explanation, e.g. that 02000 is a region.
+    """
+
+    def __init__(self, query: str, suggestions: list[str], hint: str | None = None) -> None:
         self.query = query
         self.suggestions = suggestions
-        hint = f" Bedoelde u: {', '.join(s + '?' for s in suggestions)}" if suggestions else ""
-        super().__init__(f"Onbekende gemeente {query!r}.{hint}")
+        self.hint = hint
+        if hint:
+            extra = f" {hint}"
+        elif suggestions:
+            extra = f" Bedoelde u: {', '.join(s + '?' for s in suggestions)}"
+        else:
+            extra = ""
+        super().__init__(f"Onbekende gemeente {shown(query)}.{extra}")
 
     def __reduce__(self):  # picklable (e.g. across worker processes)
-        return (type(self), (self.query, self.suggestions))
+        return (type(self), (self.query, self.suggestions, self.hint))
 
     def __str__(self) -> str:  # KeyError would repr() the message otherwise
         return self.args[0]
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal (SIGTERM); a KeyboardInterrupt for the clean-up code."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def shown(value: object, limit: int = SHOWN_INPUT) -> str:
+    """User input as quoted in a message: its repr, cut to ``limit`` characters."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}…' ({len(str(value)):,} tekens)".replace(",", ".")
+
+
+def shown_path(path: object, limit: int = 120) -> str:
+    """A path for a message; an absurdly long one keeps its start and its end."""
+    text = str(path)
+    if len(text) <= limit:
+        return text
+    half = (limit - 1) // 2
+    return f"{text[:half]}…{text[-half:]}"
+
+
+_OS_ADVICE = {
+    errno.ENOSPC: "de schijf is vol. Maak ruimte vrij of kies een andere map, en probeer opnieuw",
+    errno.EDQUOT: "het schijfquotum is op. Maak ruimte vrij of kies een andere map",
+    errno.EROFS: "dat bestandssysteem is alleen-lezen. Kies een map waarin geschreven mag worden",
+    errno.EACCES: "geen toegang. Controleer de rechten of kies een andere map",
+    errno.EPERM: "niet toegestaan. Controleer de rechten of kies een andere map",
+    errno.ENOENT: "die map of dat bestand bestaat niet. Controleer het pad of maak de map aan",
+    errno.ENAMETOOLONG: "de naam is te lang voor het bestandssysteem. Kies een kortere naam",
+    errno.ENOTDIR: "een deel van dat pad is een bestand, geen map. Kies een andere map",
+    errno.EEXIST: "er bestaat al een bestand met die naam. Kies een andere naam of map",
+    errno.EISDIR: "dat is een map, geen bestand. Geef een bestandsnaam",
+    errno.ELOOP: "het pad bevat een lus van symbolische koppelingen. Controleer het pad",
+}
+
+
+def os_error_advice(exc: OSError) -> str:
+    """What is wrong and what to do, for an OSError: 'de schijf is vol. Maak ruimte vrij …'."""
+    advice = _OS_ADVICE.get(exc.errno)
+    return advice or f"{exc.strerror or type(exc).__name__} (foutcode {exc.errno})"
+
+
+def os_error_message(exc: OSError, what: str | None = None) -> str:
+    """One Dutch sentence for an environment fault: which path, what is wrong, what to do.
+
+    E.g. "Kan /srv/reports/x.html niet schrijven: de schijf is vol. Maak ruimte vrij of kies
+    een andere map, en probeer opnieuw." ``what`` names the thing when the error has no path.
+    """
+    path = exc.filename if exc.filename is not None else what
+    verb = "niet schrijven" if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) else (
+        "niet gebruiken")
+    where = shown_path(path) if path is not None else "een bestand"
+    return f"Kan {where} {verb}: {os_error_advice(exc)}."

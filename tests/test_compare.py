@@ -170,9 +170,18 @@ def test_latest_year_per_indicator_and_explicit_year(ds):
     periods = c.table.groupby("indicator")["period"].first()
     assert periods["werkzoekendengraad"] == "2024"
     assert periods["aangiften_lt10k_pct"] == "2022"
+    # A reference year: per indicator the latest value up to and including that year.
     c23 = ds.compare("A-dorp", reference="A-dorp,BC-fusie", year=2023)
-    assert set(c23.table["indicator"]) == {"werkzoekendengraad", "nwwz"}
-    assert any("2023" in n for n in c23.notes)
+    periods = c23.table.groupby("indicator")["period"].first()
+    assert periods["werkzoekendengraad"] == "2023"
+    assert periods["aangiften_lt10k_pct"] == "2022"
+    assert c23.summary.set_index("indicator").loc["aangiften_lt10k_pct", "period"] == "2022"
+    # population and prices start in 2024: left out and named
+    assert "inwoners" not in set(c23.table["indicator"])
+    assert "Inwoners: geen gegevens tot en met 2023 (wel 2024)." in c23.notes
+    # the history (trends) stops at the reference year
+    assert c23.history["year"].max() == 2023
+    assert c23.target_history("werkzoekendengraad")["year"].tolist() == [2022, 2023]
 
 
 def test_year_errors_name_the_available_years(ds):

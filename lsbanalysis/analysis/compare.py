@@ -20,8 +20,13 @@ import pandas as pd
 
 from lsbanalysis import fmt
 from lsbanalysis.analysis.catalogue import Catalogue, Indicator, load_catalogue
-from lsbanalysis.analysis.groups import CURRENT_GEOGRAPHY, ReferenceGroup, resolve_group
+from lsbanalysis.analysis.groups import CURRENT_GEOGRAPHY, ReferenceGroup
 from lsbanalysis.analysis.indicators import indicator_rows
+from lsbanalysis.analysis.validation import (  # noqa: F401 - re-exported
+    UnknownIndicatorError,
+    YearError,
+    validate_request,
+)
 from lsbanalysis.errors import LsbError
 from lsbanalysis.names import Municipality
 
@@ -74,12 +79,8 @@ def left_out_note(names: list[str], computed: bool) -> str:
     return f"niet berekend: geen bruikbare waarde voor {shown}"
 
 
-class YearError(LsbError):
-    """A year an indicator (or every indicator) does not have."""
-
-
-class UnknownIndicatorError(LsbError):
-    pass
+class NoDataError(LsbError):
+    """None of the requested indicators has a value for the municipality."""
 
 
 class Engine:
@@ -595,25 +596,17 @@ def compare(
 ) -> Comparison:
     """Compare ``gemeente`` with a reference group and the benchmarks.
 
-    ``year`` defaults to the latest year each indicator has for the municipality. With an
-    explicit year, indicators without that year are left out and named in ``notes``.
+    ``year`` defaults to the latest year each indicator has for the municipality. An explicit
+    year is a reference year: per indicator the latest value up to and including that year (the
+    table's ``period`` says which); indicators without a value up to that year are left out and
+    named in ``notes``, and the history (trends) stops at that year.
     """
     engine: Engine = ds.engine
     cat = engine.catalogue
-    target = gemeente if isinstance(gemeente, Municipality) else ds.municipality(gemeente)
-    if target.geo_version != CURRENT_GEOGRAPHY:
-        successors = engine.predecessors.get(("2019", CURRENT_GEOGRAPHY), {})
-        now = [to for to, froms in successors.items() if target.nis in froms]
-        hint = f" Ze maakt nu deel uit van {ds.name_of(now[0])} ({now[0]})." if now else ""
-        raise LsbError(
-            f"{target.name} ({target.nis}) bestaat niet meer in de gemeentelijke indeling "
-            f"{CURRENT_GEOGRAPHY}.{hint}"
-        )
-    try:
-        chosen = [cat[i] for i in indicators] if indicators else [i for i in cat if i.listed]
-    except KeyError as exc:
-        raise UnknownIndicatorError(exc.args[0]) from None
-    group = resolve_group(ds, target, reference)
+    request = validate_request(ds, gemeente, reference, year, indicators)
+    target, group, year = request.target, request.group, request.year
+    chosen = [cat[i] for i in request.indicators] if request.indicators else [
+        i for i in cat if i.listed]
     needed = _needed(cat, chosen)
     base = _aggregate(engine, needed, group, target)
     history = pd.concat([base, _derived(needed, base, engine.country)], ignore_index=True)
@@ -626,29 +619,35 @@ def compare(
     for iid, y in zip(target_rows["indicator"], target_rows["year"], strict=True):
         years_of.setdefault(iid, []).append(int(y))
     years_of = {k: sorted(set(v)) for k, v in years_of.items()}
+    all_years = sorted({y for ys in years_of.values() for y in ys})
+    if not all_years:
+        what = chosen[0].short if len(chosen) == 1 else "de gevraagde indicatoren"
+        raise NoDataError(f"Er zijn geen gegevens over {what} voor {target}.")
+    if year is not None and not all_years[0] <= year <= all_years[-1]:
+        if len(chosen) == 1:
+            raise YearError(f"{chosen[0].short}: geen gegevens voor {year}; beschikbare jaren "
+                            f"voor {target.name}: {fmt.years(all_years)}.")
+        raise YearError(f"Geen gegevens voor {year}; beschikbare jaren voor {target.name}: "
+                        f"{all_years[0]}–{all_years[-1]} (per indicator verschillend).")
     pick: dict[str, int] = {}
     for ind in chosen:
         years = years_of.get(ind.id, [])
+        upto = [y for y in years if year is None or y <= year]
         if not years:
             notes.append(f"{ind.short}: geen gegevens voor {target.name}.")
-            continue
-        if year is None:
-            pick[ind.id] = years[-1]
-        elif year in years:
-            pick[ind.id] = year
+        elif not upto:
+            notes.append(f"{ind.short}: geen gegevens tot en met {year} "
+                         f"(wel {fmt.years(years)}).")
         else:
-            notes.append(f"{ind.short}: geen gegevens voor {year} (wel {fmt.years(years)}).")
-    if not pick:
-        all_years = sorted({y for ys in years_of.values() for y in ys})
-        what = (f"{chosen[0].short} heeft geen" if len(chosen) == 1
-                else "Geen enkele indicator heeft")
-        raise YearError(
-            f"{what} gegevens voor {year}; beschikbare jaren: {fmt.years(all_years)}."
-        )
-    if year is not None and len(chosen) == 1 and chosen[0].id not in pick:
-        raise YearError(notes[-1])
+            pick[ind.id] = upto[-1]
+    if not pick:  # every chosen indicator starts after the year
+        raise YearError(notes[-1] if len(chosen) == 1 else
+                        f"Geen enkele indicator heeft gegevens tot en met {year}.")
     chosen = [i for i in chosen if i.id in pick]
-    history = history[history["indicator"].isin(pick)].reset_index(drop=True)
+    history = history[history["indicator"].isin(pick)]
+    if year is not None:
+        history = history[history["year"] <= year]
+    history = history.reset_index(drop=True)
     table = history[history["year"] == history["indicator"].map(pick)].copy()
     table = _decorate(ds, _rank(table), cat, target, group)
     return Comparison(target=target, group=group, table=table, raw_history=history,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lsbanalysis.analysis.catalogue import load_reference_groups
-from lsbanalysis.errors import LsbError
+from lsbanalysis.errors import LsbError, shown
 from lsbanalysis.names import Municipality
 
 CURRENT_GEOGRAPHY = "2025"
@@ -38,6 +39,17 @@ def resolve_group(ds, target: Municipality, reference: str | Sequence[str]) -> R
     geography, and a group needs at least two municipalities.
     """
     specs = load_reference_groups()
+    known = ", ".join(s.id for s in specs.values())
+    usable = isinstance(reference, str) or (
+        isinstance(reference, Sequence | set | frozenset)
+        and all(isinstance(x, str | numbers.Integral | Municipality) for x in reference)
+    )
+    if not usable or not (reference.strip() if isinstance(reference, str) else reference):
+        given = "" if reference is None else f" ({shown(reference)})"
+        raise ReferenceGroupError(
+            f"Geen bruikbare referentiegroep opgegeven{given}. Kies {known}, of geef een lijst "
+            "van gemeenten (namen of NIS-codes, met komma's)."
+        )
     if isinstance(reference, str) and reference.strip().casefold() in specs:
         spec = specs[reference.strip().casefold()]
         if spec.members:
@@ -76,17 +88,16 @@ def resolve_group(ds, target: Municipality, reference: str | Sequence[str]) -> R
             else list(reference)
         )
         if isinstance(reference, str) and len(items) == 1:
-            known = ", ".join(s.id for s in specs.values())
             # One word that is not a group: most likely a typo of a group name.
             try:
                 members = [ds.municipality(items[0])]
             except LsbError:
                 raise ReferenceGroupError(
-                    f"Onbekende referentiegroep {reference!r}. Kies {known}, "
+                    f"Onbekende referentiegroep {shown(reference)}. Kies {known}, "
                     "of geef een lijst van gemeenten (namen of NIS-codes, met komma's)."
                 ) from None
         else:
-            members = [ds.municipality(item) for item in items]
+            members = [m if isinstance(m, Municipality) else ds.municipality(m) for m in items]
         group_id, label = "lijst", "gemeenten van de referentielijst"
     if target.nis not in {m.nis for m in members}:
         members = [target, *members]
@@ -95,10 +106,10 @@ def resolve_group(ds, target: Municipality, reference: str | Sequence[str]) -> R
     members = list({m.nis: m for m in members}.values())
     old = [m for m in members if m.geo_version != CURRENT_GEOGRAPHY]
     if old:
-        names = ", ".join(f"{m.name} ({m.nis}, indeling {m.geo_version})" for m in old)
+        names = "; ".join(merged_phrase(ds, m) for m in old)
         raise ReferenceGroupError(
-            f"De referentiegroep mengt gemeentelijke indelingen: {names} bestaat niet meer in "
-            f"de indeling {CURRENT_GEOGRAPHY}. Gebruik de huidige gemeenten (na de fusies)."
+            f"De referentiegroep mengt gemeentelijke indelingen: {names}. Gebruik de huidige "
+            f"gemeenten (na de fusies, indeling {CURRENT_GEOGRAPHY})."
         )
     if len(members) < 2:
         raise ReferenceGroupError(
@@ -106,6 +117,43 @@ def resolve_group(ds, target: Municipality, reference: str | Sequence[str]) -> R
             "vraagt minstens twee gemeenten."
         )
     return ReferenceGroup(id=group_id, label=label, members=tuple(members))
+
+
+#: Date a geography took effect: a municipality absent from it merged on that day.
+GEOGRAPHY_START = {"2019": "1 januari 2019", "2025": "1 januari 2025"}
+
+
+def successor(ds, municipality: Municipality) -> tuple[Municipality, str] | None:
+    """The current municipality a merged-away one became part of, and the date it merged.
+
+    Follows the crosswalks (1977 → 2019 → 2025); None if there is no known successor.
+    """
+    cw = ds.crosswalk
+    nis, version, merged_on = municipality.nis, municipality.geo_version, None
+    while version != CURRENT_GEOGRAPHY:
+        step = cw[(cw["geo_from"] == version) & (cw["nis_from"] == nis)]
+        if step.empty:
+            return None
+        row = step.iloc[0]
+        if row["nis_to"] != nis and merged_on is None:
+            merged_on = GEOGRAPHY_START.get(row["geo_to"], f"de indeling {row['geo_to']}")
+        nis, version = row["nis_to"], row["geo_to"]
+    try:
+        now = ds.municipality(nis)
+    except LsbError:
+        return None
+    return (now, merged_on or GEOGRAPHY_START.get(CURRENT_GEOGRAPHY, "")) if (
+        now.geo_version == CURRENT_GEOGRAPHY) else None
+
+
+def merged_phrase(ds, municipality: Municipality) -> str:
+    """'Borsbeek (11007) is sinds 1 januari 2025 een deel van Antwerpen (11002)'."""
+    found = successor(ds, municipality)
+    if found is None:
+        return (f"{municipality.name} ({municipality.nis}) bestaat niet meer in de gemeentelijke "
+                f"indeling {CURRENT_GEOGRAPHY}")
+    now, since = found
+    return f"{municipality.name} ({municipality.nis}) is sinds {since} een deel van {now}"
 
 
 def arrondissement_phrase(name: str) -> str:

@@ -275,7 +275,7 @@ def _namespace_svg(svg: str, prefix: str) -> str:
 def _title_page(ctx: ReportContext) -> str:
     members = ", ".join(name for _, name in ctx.members)
     year = (
-        f"Referentiejaar {ctx.jaar}"
+        f"Referentiejaar {ctx.jaar}: per indicator de laatste waarde tot en met {ctx.jaar}"
         if ctx.jaar is not None
         else "Telkens het meest recente jaar met gegevens"
     )
@@ -331,7 +331,8 @@ def _colophon(ctx: ReportContext) -> str:
         out.append('<p class="muted">Geen bronnen opgegeven.</p>')
     members = ", ".join(f"{name} ({nis})" for nis, name in ctx.members)
     group = ctx.group_label + (f" ({ctx.group_id})" if ctx.group_id else "")
-    year = str(ctx.jaar) if ctx.jaar is not None else "meest recente jaar per indicator"
+    year = (f"{ctx.jaar} (per indicator de laatste waarde tot en met {ctx.jaar})"
+            if ctx.jaar is not None else "meest recente jaar per indicator")
     out += [
         "<h3>Parameters</h3>",
         "<dl>",

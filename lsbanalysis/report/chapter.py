@@ -6,6 +6,9 @@ A chapter starts with::
 
 and then shows text, tables, charts and findings; every table is also written as CSV and
 every chart as PNG and SVG under ``output_dir``.
+
+With a reference year (``jaar``) an indicator may have no value up to that year; ``chart``,
+``key_figures`` and ``income_bands`` then say so in the text instead of failing the chapter.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class Chapter:
     def __init__(self, gemeente, referentie, jaar=None, output_dir=".", store_dir=None):
         self.ds = lsbanalysis.load(store_dir)
         self.c = self.ds.compare(gemeente, reference=referentie, year=jaar)
+        self.jaar = None if jaar is None else int(jaar)
         self.output_dir = Path(output_dir)
         self.target = self.c.target
         self.group = self.c.group
@@ -46,6 +50,32 @@ class Chapter:
 
     def has(self, indicator: str) -> bool:
         return indicator in set(self.c.table["indicator"])
+
+    def why_missing(self, indicator: str) -> str:
+        """Why an indicator is not in the comparison: its note ('… geen gegevens tot en met …')."""
+        short = self.c.catalogue[indicator].short
+        note = next((n for n in self.c.notes if n.startswith(f"{short}:")), None)
+        if note:
+            return note
+        upto = f" tot en met {self.jaar}" if self.jaar is not None else ""
+        return f"{short}: geen gegevens{upto} voor {self.gemeente}."
+
+    @property
+    def period_text(self) -> str:
+        """Which year each figure is from, for the introduction of the report."""
+        if self.jaar is None:
+            return ("Ze is een foto van de huidige toestand op basis van de meest recente "
+                    "officiële cijfers van Statbel en VDAB; elk cijfer vermeldt zijn jaar en bron.")
+        return (f"**Referentiejaar {self.jaar}**: elk cijfer is de laatste waarde tot en met "
+                f"{self.jaar} (niet elke bron publiceert elk jaar, dus het jaar kan per indicator "
+                "verschillen en staat bij elk cijfer, met de bron). Verlopen over de tijd stoppen "
+                f"in {self.jaar}.")
+
+    def omitted_text(self) -> str | None:
+        """The indicators without any value in this comparison, as one Markdown paragraph."""
+        if not self.c.notes:
+            return None
+        return "*Niet in dit rapport, want zonder cijfers:* " + " ".join(self.c.notes)
 
     def year(self, indicator: str) -> str:
         rows = self.c.table[self.c.table["indicator"] == indicator]
@@ -80,8 +110,34 @@ class Chapter:
         _display(fig)
         plt.close(fig)
 
+    def chart(self, kind: str, indicator: str, name: str, **kwargs) -> None:
+        """Show ``charts.<kind>(c, indicator, **kwargs)``, or say why there is no such chart."""
+        from lsbanalysis import charts
+
+        if not self.has(indicator):
+            self.md(f"*{self.why_missing(indicator)}*")
+            return
+        self.figure(getattr(charts, kind)(self.c, indicator, **kwargs), name)
+
+    def income_bands(self, name: str) -> None:
+        """The income-band chart, with the earliest band year for comparison when there is one."""
+        from lsbanalysis import charts
+
+        bands = [i.id for i in self.c.catalogue if i.band]
+        missing = [b for b in bands if not self.has(b)]
+        if missing:
+            self.md(f"*{self.why_missing(missing[0])}*")
+            return
+        history = self.c.history
+        years = sorted(history.loc[history["indicator"] == bands[0], "year"].unique())
+        earlier = int(years[0]) if len(years) > 1 else None
+        self.figure(charts.income_bands(self.c, compare_year=earlier), name)
+
     def key_figures(self, indicators: list[str], name: str) -> None:
         ids = [i for i in indicators if self.has(i)]
+        if not ids:
+            self.md(f"*{self.why_missing(indicators[0])}*")
+            return
         self.table(tables.key_figures(self.c, ids), name)
         save_table(tables.machine_table(self.c, ids), f"{name}_data", self.output_dir,
                    sep=",", decimal=".", encoding="utf-8")

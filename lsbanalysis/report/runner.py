@@ -2,14 +2,22 @@
 
 Steps
   1. Validate the parameters with the library's own errors before any kernel starts: the store
-     loads, the municipality exists, the reference group resolves, the year has data.
-  2. Take a lock on ``<out_root>/.<slug>.lock``: one run per report at a time.
-  3. Skip when the published report's fingerprint (parameters + processed store + code and
-     chapter notebooks) is unchanged, unless ``force``.
+     loads, the municipality exists today and is Flemish, the reference group resolves, the
+     year has data, every chapter notebook exists and has a cell tagged ``parameters``, and the
+     report folder can be made.
+  2. Take a lock on ``<out_root>/.<slug>.lock``: one run per report at a time (a waiting run
+     says so; ``lock_timeout`` bounds the wait). Leftovers of a killed run are cleaned up.
+  3. Skip when the published report's fingerprint (parameters + the processed store's content
+     + code and chapter notebooks) is unchanged, unless ``force``.
   4. Execute the chapters with papermill into ``<out_root>/.<slug>-building-XXXX`` (in parallel,
      one kernel process per chapter), assemble the HTML, write ``manifest.json``, then replace
      the published folder with two renames. On failure the published report stays untouched
-     and the failed executed notebooks are kept in ``<out_root>/<slug>.failed/``.
+     and the failure (``fout.txt``) and failed executed notebooks are kept in
+     ``<out_root>/<slug>.failed/``. On an interrupt (Ctrl-C, SIGTERM) the kernels are killed,
+     the build folder is removed and the interrupt is raised again.
+
+The slug names the parameter set: ``herenthout-isom`` (latest year per indicator) and
+``herenthout-isom-2022`` (reference year 2022) are different reports with their own lock.
 
 Layout of a published report (``reports/herenthout-isom/``)::
 
@@ -31,17 +39,21 @@ validated and fingerprinted).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
-import numbers
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,10 +62,11 @@ import nbformat
 from filelock import FileLock, Timeout
 
 import lsbanalysis
-from lsbanalysis import __version__, fmt
-from lsbanalysis.analysis.groups import ReferenceGroup, resolve_group
+from lsbanalysis import __version__
+from lsbanalysis.analysis.groups import ReferenceGroup
+from lsbanalysis.analysis.validation import check_year, validate_request
 from lsbanalysis.atomic import replace_dir
-from lsbanalysis.errors import LsbError
+from lsbanalysis.errors import LsbError, os_error_advice, os_error_message, shown_path
 from lsbanalysis.names import Municipality
 from lsbanalysis.paths import NOTEBOOKS_DIR, PACKAGE_DIR, REPORTS_DIR
 from lsbanalysis.report.assemble import ReportContext, assemble_html, slug
@@ -71,10 +84,15 @@ CHAPTERS: list[tuple[str, str, str]] = [
 REPORT_FILE = "analyserapport.html"
 MANIFEST_FILE = "manifest.json"
 #: Bumped when the report layout or the fingerprint recipe changes.
-REPORT_FORMAT = 1
+REPORT_FORMAT = 2
 KERNEL_NAME = "python3"
 #: Seconds one cell may run before the chapter counts as failed.
 CELL_TIMEOUT = 1800
+#: Seconds an interrupted run waits for its chapter threads after killing their kernels.
+STOP_WAIT = 10
+#: Store manifest fields that change on every build without the data changing.
+VOLATILE_MANIFEST_FIELDS = ("built_at",)
+PARAMETERS_TAG = "parameters"
 CODE_SUFFIXES = (".py", ".toml", ".csv", ".css", ".html")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -124,41 +142,73 @@ class ReportResult:
 def validate_parameters(
     ds, gemeente: str | int, referentie: str | Sequence[str], jaar: int | None
 ) -> tuple[Municipality, ReferenceGroup]:
-    """The target and its reference group; raises the library's errors for bad parameters."""
-    from lsbanalysis.analysis.compare import YearError
+    """The target and its reference group; raises the library's errors for bad parameters.
 
-    target = ds.municipality(gemeente)
-    group = resolve_group(ds, target, referentie)
-    if jaar is not None:
-        if isinstance(jaar, bool) or not isinstance(jaar, numbers.Integral):
-            raise YearError(f"Ongeldig jaar {jaar!r}: geef een jaartal zoals 2022.")
-        jaar = int(jaar)
-        years = sorted({int(y) for y in ds.observations["year"].unique()})
-        if jaar not in years:
-            raise YearError(
-                f"Geen gegevens voor {jaar}: de gegevens bestaan voor de jaren {fmt.years(years)}."
-            )
-        if hasattr(ds, "compare"):  # the definitive check: does any indicator have the year?
-            try:
-                ds.compare(target, referentie, year=jaar)
-            except LsbError:
-                raise
-            except Exception as exc:  # a problem of the analysis core; the chapters will tell
-                warnings.warn(f"jaarcontrole met ds.compare mislukt: {exc!r}", stacklevel=2)
-    return target, group
+    The same validation as ``ds.compare`` (one path for every command), plus what the report
+    needs: a Flemish municipality, and data up to the reference year.
+    """
+    request = validate_request(ds, gemeente, referentie, jaar, flemish=True)
+    if request.year is not None and hasattr(ds, "compare"):
+        try:  # the definitive check: the same YearError as lsb compare
+            ds.compare(request.target, referentie, year=request.year)
+        except LsbError:
+            raise
+        except Exception as exc:  # a problem of the analysis core; the chapters will tell
+            warnings.warn(f"jaarcontrole met ds.compare mislukt: {exc!r}", stacklevel=2)
+    return request.target, request.group
 
 
 def _referentie_text(referentie: str | Sequence[str]) -> str:
     return referentie if isinstance(referentie, str) else ",".join(map(str, referentie))
 
 
-def report_slug(target: Municipality, referentie: str | Sequence[str]) -> str:
-    """Folder name of a report: ``herenthout-isom``."""
+def report_slug(
+    target: Municipality, referentie: str | Sequence[str], jaar: int | None = None
+) -> str:
+    """Folder name of a report: ``herenthout-isom``, ``herenthout-isom-2022`` for a year."""
     ref = slug(_referentie_text(referentie)) or "referentie"
     if len(ref) > 60:  # a long list of municipalities
         digest = hashlib.sha256(ref.encode()).hexdigest()[:8]
         ref = f"{ref[:50].rstrip('-')}-{digest}"
-    return f"{slug(target.name)}-{ref}"
+    return f"{slug(target.name)}-{ref}" + (f"-{int(jaar)}" if jaar is not None else "")
+
+
+def check_chapter_notebook(path: Path) -> None:
+    """Refuse a chapter notebook that papermill cannot parameterise.
+
+    Without a code cell tagged ``parameters`` papermill only warns and the notebook's own
+    defaults win: the report would silently be about another municipality.
+    """
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception as exc:
+        raise ReportError(
+            f"Hoofdstuk-notebook {path} is geen leesbaar notebook ({type(exc).__name__}: "
+            f"{str(exc)[:200]})."
+        ) from None
+    if not any(
+        c.cell_type == "code" and PARAMETERS_TAG in c.get("metadata", {}).get("tags", [])
+        for c in nb.cells
+    ):
+        raise ReportError(
+            f"Hoofdstuk-notebook {path} heeft geen codecel met de tag 'parameters': de "
+            "parameters (gemeente, referentie, jaar, …) zouden niet doorgegeven worden en het "
+            "hoofdstuk zou over de standaardgemeente van het notebook gaan. Geef de cel met de "
+            "standaardwaarden de tag 'parameters'."
+        )
+
+
+def _parameters_injected(executed: Path) -> bool:
+    """Did papermill inject the parameters right after the cell tagged ``parameters``?"""
+    try:
+        nb = nbformat.read(str(executed), as_version=4)
+    except Exception:
+        return False
+    tags = [c.get("metadata", {}).get("tags", []) for c in nb.cells]
+    return any(
+        PARAMETERS_TAG in before and "injected-parameters" in after
+        for before, after in zip(tags, tags[1:], strict=False)
+    )
 
 
 # -- fingerprint ---------------------------------------------------------------------------
@@ -173,6 +223,28 @@ def store_digests(store_dir: Path) -> dict[str, str]:
         for name in io.STORE_FILES
         if (store_dir / name).is_file()
     }
+
+
+def store_content_digests(store_dir: Path) -> dict[str, str]:
+    """What the report fingerprint depends on: the store's content, not when it was built.
+
+    sha256 of each data file, and of the manifest without its volatile fields (``built_at``),
+    so rebuilding identical data does not make an unchanged report run again.
+    """
+    from lsbanalysis.store import io
+
+    out = {
+        name: sha256_of(store_dir / name)
+        for name in io.STORE_FILES
+        if name != io.MANIFEST_FILE and (store_dir / name).is_file()
+    }
+    manifest = {
+        k: v for k, v in io.read_manifest(store_dir).items() if k not in VOLATILE_MANIFEST_FIELDS
+    }
+    out[io.MANIFEST_FILE] = hashlib.sha256(
+        json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+    return out
 
 
 def _notebook_digest(path: Path) -> str:
@@ -249,7 +321,74 @@ def _fingerprint(parameters: dict, store: dict[str, str], code: str, chapters) -
 # -- running -------------------------------------------------------------------------------
 
 
-def _run_chapter(notebook: Path, executed: Path, output_dir: Path, parameters: dict) -> float:
+class _Kernels:
+    """The kernels of one build, so that an interrupted build can stop every one of them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._managers: list = []
+        self.stopping = False
+
+    def manager_class(self) -> type:
+        """A kernel manager class that registers its kernels here (passed to nbclient)."""
+        from jupyter_client import AsyncKernelManager
+
+        kernels = self
+
+        class _RegisteredKernelManager(AsyncKernelManager):
+            async def start_kernel(self, **kwargs):
+                if kernels.stopping:
+                    raise RuntimeError("de run is onderbroken")
+                await super().start_kernel(**kwargs)
+                with kernels._lock:
+                    kernels._managers.append(self)
+                    stopping = kernels.stopping
+                if stopping:  # interrupted while this kernel was starting
+                    kernels.kill(self)
+
+        return _RegisteredKernelManager
+
+    @staticmethod
+    def kill(manager) -> None:
+        """SIGKILL a kernel's process group: the kernel and whatever it started."""
+        provisioner = getattr(manager, "provisioner", None)
+        pgid = getattr(provisioner, "pgid", None)
+        pid = getattr(provisioner, "pid", None)
+        try:
+            if pgid and pgid != os.getpgrp():  # jupyter_client starts kernels in a new session
+                os.killpg(pgid, signal.SIGKILL)
+            elif pid:
+                os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass  # already gone
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopping = True
+            managers = list(self._managers)
+        for manager in managers:
+            self.kill(manager)
+
+
+@contextmanager
+def _signals_deferred():
+    """Ignore a second Ctrl-C / SIGTERM / SIGHUP while an interrupted run cleans up."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    for sig in saved:
+        signal.signal(sig, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def _run_chapter(
+    notebook: Path, executed: Path, output_dir: Path, parameters: dict, kernels: _Kernels
+) -> float:
     import papermill
 
     start = time.perf_counter()
@@ -267,7 +406,13 @@ def _run_chapter(notebook: Path, executed: Path, output_dir: Path, parameters: d
         # The kernel's working directory. Not papermill's ``cwd=``: that calls os.chdir(), which
         # changes the directory of the whole process and races between the runner's threads.
         resources={"metadata": {"path": str(output_dir)}},
+        kernel_manager_class=kernels.manager_class(),
     )
+    if not _parameters_injected(executed):
+        raise ReportError(
+            f"papermill heeft de parameters niet in {notebook.name} gezet (geen cel "
+            "'injected-parameters' na de cel met de tag 'parameters')."
+        )
     return time.perf_counter() - start
 
 
@@ -330,6 +475,11 @@ def _describe(
             f"`{_first_line(exc.source)}`): {error}"
         )
         return _Failure(chapter, filename, title, cell, text)
+    if isinstance(exc, OSError):  # papermill could not write the executed notebook
+        return _Failure(chapter, filename, title, None,
+                        f"{where} faalt: {os_error_message(exc, what=str(executed))}")
+    if isinstance(exc, ReportError):
+        return _Failure(chapter, filename, title, None, f"{where} faalt: {exc}")
     return _Failure(
         chapter,
         filename,
@@ -355,14 +505,35 @@ def _error_outputs(chapter: str, filename: str, title: str, executed: Path) -> _
     return None
 
 
-def _keep_failed(failures: list[_Failure], tmp: Path, failed_dir: Path, message: str) -> None:
+FAILURE_FILE = "fout.txt"
+
+
+def _keep_failed(failures: list[_Failure], tmp: Path, failed_dir: Path, message: str) -> str:
+    """Keep the failure record; returns a sentence to add when (part of) it could not be kept.
+
+    The explanation (``fout.txt``, small) is written first, so that a full disk still leaves
+    it; the executed notebooks are moved after it (a rename in the same folder needs no space).
+    """
     shutil.rmtree(failed_dir, ignore_errors=True)
-    failed_dir.mkdir(parents=True)
+    try:
+        failed_dir.mkdir(parents=True, exist_ok=True)
+        _write_text(failed_dir / FAILURE_FILE, f"{_now()}\n{message}\n")
+    except OSError as exc:
+        shutil.rmtree(failed_dir, ignore_errors=True)
+        return f" De foutgegevens konden niet bewaard worden: {os_error_message(exc)}"
+    lost = []
     for f in failures:
         executed = tmp / "notebooks" / f"{f.chapter}.ipynb"
-        if executed.exists():
-            shutil.copy2(executed, failed_dir / executed.name)
-    (failed_dir / "fout.txt").write_text(message + "\n", encoding="utf-8")
+        if executed.is_file() and executed.stat().st_size > 0:  # 0 bytes: written on a full disk
+            try:
+                executed.rename(failed_dir / executed.name)
+            except OSError:
+                (failed_dir / executed.name).unlink(missing_ok=True)
+                lost.append(executed.name)
+    if lost:
+        return (f" Het uitgevoerde notebook ({', '.join(lost)}) kon niet bewaard worden "
+                f"(schijf vol?); de uitleg staat in {failed_dir / FAILURE_FILE}.")
+    return ""
 
 
 def _clean_stale(out_root: Path, name: str) -> None:
@@ -375,6 +546,37 @@ def _clean_stale(out_root: Path, name: str) -> None:
             shutil.rmtree(backup, ignore_errors=True)
     for tmp in out_root.glob(f".{name}-building-*"):
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write a file; an OSError names the file (a failed write() alone does not)."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = str(path)
+        raise
+
+
+def _prepare_out_root(out_root: Path) -> None:
+    """The folder for the reports: made if missing (not its parents), and writable."""
+    try:
+        if not out_root.is_dir() and out_root.parent.exists() and not out_root.parent.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(out_root.parent))
+        if not out_root.is_dir() and not out_root.parent.is_dir():
+            raise ReportError(
+                f"De map {shown_path(out_root.parent)} bestaat niet, dus de map voor de rapporten "
+                f"({shown_path(out_root.name)}) kan er niet in komen: maak ze eerst aan of kies "
+                "een andere map (--uit)."
+            )
+        out_root.mkdir(exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out_root, prefix=".lsb-probe-"):
+            pass
+    except OSError as exc:
+        raise ReportError(
+            f"Kan de map voor de rapporten {shown_path(out_root)} niet gebruiken: "
+            f"{os_error_advice(exc)}."
+        ) from exc
 
 
 def _read_published(folder: Path) -> dict | None:
@@ -420,8 +622,9 @@ def build_report(
 
     Returns where the report is and whether anything ran. Raises the library's errors for bad
     parameters (before any notebook runs), :class:`ReportBusyError` when another run holds the
-    report's lock for ``lock_timeout`` seconds, and :class:`ReportError` when a chapter fails.
-    ``progress`` receives one Dutch line per finished chapter.
+    report's lock for ``lock_timeout`` seconds, and :class:`ReportError` when a chapter fails
+    or the report cannot be written. ``progress`` receives one Dutch line per step worth
+    telling (waiting for the lock, each finished chapter).
     """
     out_root, notebooks_dir = Path(out_root), Path(notebooks_dir)
     chapters = [tuple(c) for c in chapters]
@@ -429,30 +632,44 @@ def build_report(
     if not chapters:
         raise ReportError("Geen hoofdstukken opgegeven voor het analyserapport.")
     ds = lsbanalysis.load(store_dir)
+    jaar = check_year(jaar)  # e.g. a numpy integer or "2022": a JSON-safe int from here on
     target, group = validate_parameters(ds, gemeente, referentie, jaar)
-    jaar = None if jaar is None else int(jaar)  # e.g. a numpy integer: JSON-safe from here on
     missing = [str(notebooks_dir / f) for _, f, _ in chapters if not (notebooks_dir / f).is_file()]
     if missing:
         raise ReportError(f"Hoofdstuk-notebook(s) ontbreken: {', '.join(missing)}.")
+    for _, filename, _ in chapters:
+        check_chapter_notebook(notebooks_dir / filename)
 
-    name = report_slug(target, referentie)
+    name = report_slug(target, referentie, jaar)
     folder = out_root / name
-    out_root.mkdir(parents=True, exist_ok=True)
+    _prepare_out_root(out_root)
     lock = FileLock(str(out_root / f".{name}.lock"), timeout=lock_timeout)
     try:
-        lock.acquire()
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            say(f"Er loopt al een run voor {folder}; wachten tot die klaar is "
+                f"(hoogstens {lock_timeout:g} s)…")
+            lock.acquire()
     except Timeout:
         raise ReportBusyError(
             f"Er loopt al een run voor dit rapport ({folder}); na {lock_timeout:g} s wachten "
-            "is het slot nog niet vrij. Probeer later opnieuw."
+            "is het slot nog niet vrij. Probeer later opnieuw of wacht langer (--wacht)."
         ) from None
+    except OSError as exc:
+        raise ReportError(f"Het slot van het rapport kan niet gemaakt worden. "
+                          f"{os_error_message(exc)}") from exc
     try:
+        _clean_stale(out_root, name)
         parameters = _parameters(target, group, referentie, jaar)
         store = store_digests(ds.store_dir)
         code = code_digest(notebooks_dir, chapters)
-        fingerprint = _fingerprint(parameters, store, code, chapters)
+        fingerprint = _fingerprint(parameters, store_content_digests(ds.store_dir), code,
+                                   chapters)
         published = _read_published(folder)
         if not force and published is not None and published.get("fingerprint") == fingerprint:
+            # The published report is current: a failure record of an earlier run is stale.
+            shutil.rmtree(out_root / f"{name}.failed", ignore_errors=True)
             return ReportResult(
                 html=folder / REPORT_FILE,
                 folder=folder,
@@ -461,7 +678,6 @@ def build_report(
                 finished_at=published.get("finished_at"),
                 manifest=published,
             )
-        _clean_stale(out_root, name)
         return _build(
             _Plan(ds=ds, target=target, group=group, parameters=parameters, folder=folder,
                   name=name, notebooks_dir=notebooks_dir, chapters=chapters,
@@ -498,7 +714,12 @@ def _build(plan: _Plan) -> ReportResult:
     fingerprint, store, code = plan.fingerprint, plan.store, plan.code
     out_root = folder.parent
     started_at, t0 = _now(), time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-building-", dir=out_root))
+    kept = " Het vorige rapport blijft ongewijzigd." if folder.exists() else ""
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}-building-", dir=out_root))
+    except OSError as exc:
+        raise ReportError(f"Het analyserapport is niet gemaakt. {os_error_message(exc)}{kept}"
+                          ) from exc
     say(f"{folder.name}: {len(chapters)} hoofdstukken, {min(jobs, len(chapters))} tegelijk")
     try:
         tmp.chmod(0o755)  # mkdtemp makes it private; the published report is meant to be read
@@ -511,17 +732,20 @@ def _build(plan: _Plan) -> ReportResult:
         }
         durations: dict[str, float] = {}
         errors: dict[str, BaseException] = {}
-        with ThreadPoolExecutor(max_workers=min(jobs, len(chapters))) as pool:
-            futures = {
-                pool.submit(
+        kernels = _Kernels()
+        pool = ThreadPoolExecutor(max_workers=min(jobs, len(chapters)))
+        futures = {}
+        try:
+            for chapter, filename, title in chapters:
+                future = pool.submit(
                     _run_chapter,
                     notebooks_dir / filename,
                     tmp / "notebooks" / f"{chapter}.ipynb",
                     tmp / "chapters" / chapter,
                     chapter_params,
-                ): (chapter, title)
-                for chapter, filename, title in chapters
-            }
+                    kernels,
+                )
+                futures[future] = (chapter, title)
             for future in as_completed(futures):
                 chapter, title = futures[future]
                 if future.cancelled():
@@ -535,6 +759,13 @@ def _build(plan: _Plan) -> ReportResult:
                         other.cancel()
                 else:
                     say(f"{title}: klaar ({durations[chapter]:.1f} s)")
+        except BaseException:  # Ctrl-C, SIGTERM: stop the kernels now, not when they finish
+            with _signals_deferred():
+                kernels.stop()
+                pool.shutdown(wait=False, cancel_futures=True)
+                wait(futures, timeout=STOP_WAIT)  # threads see their dead kernel within ~1 s
+            raise
+        pool.shutdown(wait=True)
 
         failures = [
             _describe(c, f, t, errors[c], tmp / "notebooks" / f"{c}.ipynb")
@@ -551,20 +782,24 @@ def _build(plan: _Plan) -> ReportResult:
                 if f is not None
             ]
         if failures:
+            # The outputs of a failed build are never published: free their space first, so
+            # that the failure record can still be written when the disk is full.
+            shutil.rmtree(tmp / "chapters", ignore_errors=True)
             failed_dir = out_root / f"{name}.failed"
             first = failures[0]
             kept = failed_dir / f"{first.chapter}.ipynb"
+            executed_first = tmp / "notebooks" / kept.name
             where = (
                 f"Het uitgevoerde notebook staat in {kept}."
-                if (tmp / "notebooks" / kept.name).exists()
-                else f"Details in {failed_dir / 'fout.txt'}."
+                if executed_first.is_file() and executed_first.stat().st_size > 0
+                else f"Details in {failed_dir / FAILURE_FILE}."
             )
             message = f"Het analyserapport is niet gemaakt: {_short(first.text)}. {where}"
             if len(failures) > 1:
                 message += " Ook mislukt: " + ", ".join(f.title for f in failures[1:]) + "."
             if folder.exists():
                 message += " Het vorige rapport blijft ongewijzigd."
-            _keep_failed(
+            message += _keep_failed(
                 failures, tmp, failed_dir, "\n".join([message, *(f.text for f in failures)])
             )
             raise ReportError(
@@ -590,7 +825,7 @@ def _build(plan: _Plan) -> ReportResult:
             git_commit=git_commit(),
         )
         executed = [(c, t, tmp / "notebooks" / f"{c}.ipynb") for c, _, t in chapters]
-        (tmp / REPORT_FILE).write_text(assemble_html(executed, context), encoding="utf-8")
+        _write_text(tmp / REPORT_FILE, assemble_html(executed, context))
         assemble_seconds = time.perf_counter() - t_assemble
 
         def listing(chapter: str, sub: str) -> list[str]:
@@ -634,10 +869,12 @@ def _build(plan: _Plan) -> ReportResult:
                 for c, f, t in chapters
             ],
         }
-        (tmp / MANIFEST_FILE).write_text(
-            json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+        _write_text(tmp / MANIFEST_FILE, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
         replace_dir(tmp, folder)
+    except OSError as exc:  # a full disk, a read-only or vanished folder while writing
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ReportError(f"Het analyserapport is niet gemaakt. {os_error_message(exc)}{kept}"
+                          ) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -661,7 +898,9 @@ __all__ = [
     "ReportResult",
     "build_report",
     "code_digest",
+    "check_chapter_notebook",
     "report_slug",
+    "store_content_digests",
     "store_digests",
     "validate_parameters",
 ]
