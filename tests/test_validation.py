@@ -189,4 +189,5 @@ def test_year_out_of_range_gives_the_same_range_for_compare_and_report(monkeypat
         assert result.exit_code == 1
         messages.append(result.output.strip().splitlines()[-1])
     assert messages[0] == messages[1]
-    assert "beschikbare jaren voor Herenthout: 2005–2024" in messages[0]
+    # Building permits go back to 1996; the latest complete year of any source is 2024.
+    assert "beschikbare jaren voor Herenthout: 1996–2024" in messages[0]
