@@ -25,6 +25,7 @@ import pandas as pd
 from lsbanalysis import fmt
 from lsbanalysis.analysis.catalogue import HERE, load_catalogue
 from lsbanalysis.analysis.catalogue.selection import load_selection
+from lsbanalysis.analysis.compare import YearError
 from lsbanalysis.analysis.findings import _entity_phrase, subject
 from lsbanalysis.errors import LsbError
 
@@ -314,8 +315,13 @@ class _Tester:
             needed = tuple(dict.fromkeys((claim.indicator, *claim.uit, s.indicator)))
             try:
                 c = self.comparison(claim.referentie, needed)
+            except YearError:  # none of the indicators has data for the municipality
+                outcomes_by_claim.append((claim, None, {}, (
+                    f"geen gegevens over {subject(self.cat[claim.indicator])} voor "
+                    f"{self.target.name}")))
+                continue
             except LsbError as exc:
-                outcomes_by_claim.append((claim, None, {}, str(exc)))
+                outcomes_by_claim.append((claim, None, {}, str(exc).rstrip(".")))
                 continue
             label = label or c.group.label
             years = sorted(set(self.years(c, claim.indicator)))
@@ -352,7 +358,10 @@ class _Tester:
             if not rank_claims:
                 continue
             cl = rank_claims[0]
-            c = self.comparison(cl.referentie, (other,))
+            try:
+                c = self.comparison(cl.referentie, (other,))
+            except LsbError:
+                continue
             ys = self.years(c, other)
             if ys:
                 o = self.outcome(c, Claim(**{**cl.__dict__, "indicator": other, "na": ()}),

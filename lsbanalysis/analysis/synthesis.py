@@ -505,6 +505,7 @@ class Synthesis:
     has_data: dict[str, bool]  # section id -> does the municipality have data for it?
     target: str
     group: str
+    catalogued: frozenset[str] = frozenset()  # sections with an indicator in the catalogue
 
     def section_items(self, section: Section | str) -> list[Finding]:
         sid = section if isinstance(section, str) else section.id
@@ -523,6 +524,8 @@ class Synthesis:
             return None
         what = "dit thema" if sec.werkgroep == CROSS_CUTTING else "deze werkgroep"
         if not self.has_data.get(sec.id):
+            if sec.id in self.catalogued:
+                return f"Geen gegevens per gemeente voor {what} in deze vergelijking."
             return (f"Geen gegevens per gemeente: de gebruikte bronnen bevatten nog geen "
                     f"indicator voor {what}.")
         return (f"Geen kernvaststelling: {self.target} wijkt voor {what} op geen enkele "
@@ -590,7 +593,7 @@ def synthesise(c, rule: Selection | None = None) -> Synthesis:
     more.sort(key=heavier)
     return Synthesis(sections=secs, key=chosen, more=more, collapsed=collapsed,
                      section_of=where, has_data=has_data, target=c.target.name,
-                     group=c.group.label)
+                     group=c.group.label, catalogued=frozenset(where.values()))
 
 
 def method_markdown(catalogue: Catalogue, rule: Selection | None = None) -> str:
