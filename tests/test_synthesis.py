@@ -18,7 +18,7 @@ from dataclasses import replace
 
 import pytest
 
-from lsbanalysis.analysis.catalogue.selection import CatalogueError, load_selection
+from lsbanalysis.analysis.catalogue.selection import CatalogueError, NoiseSpec, load_selection
 from lsbanalysis.analysis.synthesis import (
     AANDACHTSPUNT,
     STERKTE,
@@ -120,6 +120,15 @@ def test_a_material_benchmark_difference_is_selected(ds):
         "in M02 (21,0 %) duidelijk hoger dan in de gemeenten van de referentielijst samen "
         "(20,0 %) en het Vlaams Gewest (20,0 %).")
     assert f.label == WERKPUNT and f.values["region"] == pytest.approx(20.0)
+
+
+def test_a_declared_resolution_widens_the_margin(ds):
+    # M02 lies 1 point above the group and the region; published in whole points, that is noise.
+    c = compare(ds, "M02", ["M01", "M12", "M03"], indicators=["aangiften_lt20k_pct"])
+    rule = load_selection()
+    coarse = replace(rule, noise={**rule.noise, "aangiften_lt20k_pct": NoiseSpec(
+        "aangiften_lt20k_pct", resolution=1.0)})
+    assert synthesise(c, coarse).key == [] and len(synthesise(c, rule).key) == 1
 
 
 def test_near_duplicates_are_collapsed_into_the_first_of_their_family(ds):

@@ -33,7 +33,7 @@ MIN_MUNICIPALITIES = 10  # fewer values give no spread
 
 def noise_kind(ind: Indicator, rule: Selection) -> str | None:
     """share / rate / median / change / quotient, or None when chance is not modelled."""
-    if ind.id in rule.noise:
+    if ind.id in rule.noise and rule.noise[ind.id].noise:
         return rule.noise[ind.id].noise
     if ind.method == "ratio" and ind.unit == "percent":
         return "share"
@@ -98,6 +98,10 @@ class Spread:
 
     # -- chance ---------------------------------------------------------------------------
 
+    def _declared(self, ind: Indicator) -> bool:
+        spec = self.rule.noise.get(ind.id)
+        return spec is not None and spec.noise is not None
+
     def _base_se(self, base: pd.DataFrame, observations: pd.DataFrame
                  ) -> tuple[np.ndarray, np.ndarray]:
         """Standard error and number of cases of every base row (NaN when not modelled)."""
@@ -115,7 +119,7 @@ class Spread:
                     p = (k + 2) / (n + 4)
                     se[mask] = ind.scale * np.sqrt(p * (1 - p) / n)
                     cases[mask] = n
-                elif kind == "rate" and ind.id not in self.rule.noise:
+                elif kind == "rate" and not self._declared(ind):
                     # Poisson on the published count; a zero count counts as one case. A rate
                     # of zero has no derived denominator: take the unit's usual one.
                     usual = pd.Series(den[mask]).groupby(
@@ -208,7 +212,7 @@ class Spread:
         ind = self.catalogue[indicator]
         kind = noise_kind(ind, self.rule)
         pairs = [self._num_den.get((indicator, year, geo_version, u)) for u in units]
-        if (kind not in ("share", "rate") or ind.id in self.rule.noise or not units
+        if (kind not in ("share", "rate") or self._declared(ind) or not units
                 or any(p is None for p in pairs)):
             return (np.nan, np.nan)
         num, den = (sum(p[i] for p in pairs) for i in (0, 1))

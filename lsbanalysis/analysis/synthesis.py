@@ -133,7 +133,7 @@ class Precision:
         """Smallest difference beyond rounding (+ derived denominators) and chance."""
         noise = self.rule.z * math.sqrt(sum(_nz(s) ** 2 for s in ses))
         extra = self.rule.derived if derived and ind.aggregation == "derived_ratio" else 0.0
-        return self.rule.resolution[ind.unit] + extra + noise
+        return self.rule.resolution_of(ind) + extra + noise
 
 
 def _favourable(ind: Indicator, higher: bool) -> bool | None:
@@ -167,6 +167,7 @@ def _rank_part(ctx: Precision, ind: Indicator, t: pd.Series, se_t: float) -> Par
     found = _extreme(ctx, ind, float(t["value"]), se_t, pool, "name")
     if found is None:
         return None
+    found["complete"] = len(pool) >= len(ctx.c.group)
     return Part("rank", ctx.rule.extreme_weight, _favourable(ind, found["pos"] == "hoogst"),
                 found)
 
@@ -194,6 +195,7 @@ def _arrondissement_part(ctx: Precision, ind: Indicator, t: pd.Series, se_t: flo
     if found is None:
         return None
     found["arrondissement"] = arrondissement_phrase(ctx.engine.ds.name_of(arr, version))
+    found["complete"] = len(pool) >= len(ctx.engine.members_of("arrondissement", arr, version))
     found["covers_group"] = group_codes <= set(pool["nis"])
     return Part("arrondissement", ctx.rule.extreme_weight,
                 _favourable(ind, found["pos"] == "hoogst"), found)
@@ -302,9 +304,8 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " en " + items[-1]
 
 
-def _bench_phrase(parts: list[Part], unit: str, limit: int = MAX_BENCHMARKS) -> str:
+def _bench_phrase(chosen: list[Part], unit: str) -> str:
     """'duidelijk lager dan in het arrondissement Turnhout (5,9 %) en het Vlaams Gewest (…)'."""
-    chosen = parts[:limit]
     groups: dict[bool, list[str]] = {}
     for p in chosen:
         groups.setdefault(p.data["higher"], []).append(
@@ -315,25 +316,30 @@ def _bench_phrase(parts: list[Part], unit: str, limit: int = MAX_BENCHMARKS) -> 
 
 
 def _level_sentence(ctx: Precision, ind: Indicator, t: pd.Series, rank: Part | None,
-                    arr: Part | None, bench: list[Part], limit: int = MAX_BENCHMARKS) -> str:
+                    arr: Part | None, bench: list[Part]) -> str:
+    """'In 2022 is … het hoogst van … (…; daarna …) en duidelijk hoger dan in …' (the
+    benchmarks given are all named)."""
     name, year, unit = ctx.target.name, t["period"], ind.unit
     value = fmt.value(t["value"], unit)
     extreme = arr or rank
     if extreme is not None:
         d = extreme.data
+        published = "" if d["complete"] else " met een gepubliceerde waarde"
         if arr is not None:
-            scope = f"de {d['n']} gemeenten van het {d['arrondissement']}"
+            scope = f"de {d['n']} gemeenten van het {d['arrondissement']}{published}"
             if rank is not None and not arr.data.get("covers_group", True):
                 scope = f"de {ctx.c.group.label} en van {scope}"
+        elif published:
+            scope = f"de {d['n']} {ctx.c.group.label}{published}"
         else:
             scope = f"de {ctx.c.group.label}"
         text = (f"In {year} is {subject(ind)} in {name} het {d['pos']} van {scope} ({value}; "
                 f"daarna {d['next']}: {fmt.value(d['next_value'], unit)})")
         if bench:
-            text += " en " + _bench_phrase(bench, unit, limit)
+            text += " en " + _bench_phrase(bench, unit)
         return text + "."
     return (f"In {year} ligt {subject(ind)} in {name} ({value}) "
-            f"{_bench_phrase(bench, unit, limit)}.")
+            f"{_bench_phrase(bench, unit)}.")
 
 
 def _pct(x: float) -> str:
@@ -410,10 +416,13 @@ def _trend_sentence(ctx: Precision, ind: Indicator, part: Part, after_level: boo
     if part.kind == "reversal":
         first = "een daling" if d["rising"] else "een stijging"
         again = "gestegen" if d["rising"] else "gedaald"
-        words = (f"is{where} na {first} van {fmt.value(d['a'], ind.unit)} in {d['y0']} tot "
+        start = f"van {fmt.value(d['a'], ind.unit)} in {d['y0']} "
+        words = (f"is{where} na {first} {start}tot "
                  f"{fmt.value(d['vk'], ind.unit)} in {d['yk']} opnieuw {again} tot "
                  f"{fmt.value(d['b'], ind.unit)} in {d['y1']}"
                  + _reference_words(ind, {**d, "y0": d["yk"]}))
+        if _words(words) + 3 > MAX_WORDS:  # too long: without the starting point
+            words = words.replace(start, "", 1)
     else:
         words = _change_words(ind, d, where) + _reference_words(ind, d)
     return f"{'Dat cijfer' if after_level else capital(subject(ind))} {words}."
@@ -454,19 +463,30 @@ def candidate(ctx: Precision, ind: Indicator) -> Finding | None:
     if not parts:
         return None
     level = rank is not None or arr is not None or bool(bench)
-    # One sentence: the level (rank, benchmarks) and the trend as a clause; one benchmark is
-    # named when there is more to say. Two sentences only when one would be too long.
+    # One sentence: the level (rank, benchmarks) and the trend as a clause. The heaviest
+    # benchmark(s) are named: two when there is nothing else, else one, none when the sentence
+    # would be too long. Two sentences only when one would be too long.
     limit = 1 if (trend is not None or rank or arr) else MAX_BENCHMARKS
+    shown = sorted(sorted(bench, key=lambda p: -p.weight)[:limit],
+                   key=lambda p: BENCH_ORDER.index(p.data["entity_type"]))
+    if (rank or arr) and shown and _words(_level_sentence(ctx, ind, t, rank, arr, shown)) > \
+            MAX_WORDS:
+        shown = []
     if level and trend is not None:
-        one = (_level_sentence(ctx, ind, t, rank, arr, bench, limit)[:-1] + "; "
+        one = (_level_sentence(ctx, ind, t, rank, arr, shown)[:-1] + "; "
                + _trend_clause(ind, trend) + ".")
         sentences = [one] if _words(one) <= MAX_WORDS else [
-            _level_sentence(ctx, ind, t, rank, arr, bench, limit),
+            _level_sentence(ctx, ind, t, rank, arr, shown),
             _trend_sentence(ctx, ind, trend, after_level=True)]
     elif level:
-        sentences = [_level_sentence(ctx, ind, t, rank, arr, bench, limit)]
+        sentences = [_level_sentence(ctx, ind, t, rank, arr, shown)]
     else:
         sentences = [_trend_sentence(ctx, ind, trend, after_level=False)]
+    parts = [p for p in (rank, arr, *shown, trend) if p is not None]  # what the text states
+    if not parts:  # only benchmarks, none of which fit: keep the heaviest
+        shown = sorted(bench, key=lambda p: -p.weight)[:1]
+        parts = shown
+        sentences = [_level_sentence(ctx, ind, t, None, None, shown)]
     label = _label(parts)
     assessment = {STERKTE: BETTER, WERKPUNT: WORSE}.get(label, NEUTRAL)
     values = {"waarde": float(t["value"]), "jaar": year}

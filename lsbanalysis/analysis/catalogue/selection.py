@@ -7,21 +7,24 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from lsbanalysis.analysis.catalogue import HERE, UNITS, Catalogue, CatalogueError, load_catalogue
+from lsbanalysis import fmt
+from lsbanalysis.analysis.catalogue import HERE, Catalogue, CatalogueError, load_catalogue
 
 NOISE_KINDS = ("median", "rate")
 
 
 @dataclass(frozen=True)
 class NoiseSpec:
-    """How chance affects one indicator's municipal value (beyond what the catalogue says)."""
+    """One indicator's precision beyond what the catalogue says: how chance affects its
+    municipal value (``noise``), and/or the rounding of its published values (``resolution``)."""
 
     id: str
-    noise: str
-    count: str
+    noise: str | None = None
+    count: str | None = None
     q1: str | None = None
     q3: str | None = None
     iqr: str | None = None
+    resolution: float | None = None
 
     @property
     def measures(self) -> tuple[str, ...]:
@@ -56,6 +59,16 @@ class Selection:
     def family_of(self, indicator: str) -> str | None:
         return next((f for f, members in self.families.items() if indicator in members), None)
 
+    def resolution_of(self, indicator) -> float:
+        """Rounding of a published value: per indicator, else per unit, else the decimals
+        the report shows for the unit."""
+        spec = self.noise.get(indicator.id)
+        if spec is not None and spec.resolution is not None:
+            return spec.resolution
+        if indicator.unit in self.resolution:
+            return self.resolution[indicator.unit]
+        return 10.0 ** -fmt.DECIMALS.get(indicator.unit, 1)
+
     def excluded(self, indicator) -> bool:
         return indicator.unit in self.exclude_units or indicator.id in self.exclude_indicators
 
@@ -79,6 +92,15 @@ def load_selection(path: Path = HERE / "selection.toml",
         noise = {}
         for entry in prec.get("indicator", []):
             spec = NoiseSpec(**entry)
+            if spec.noise is None and spec.resolution is None:
+                raise CatalogueError(f"{name}: precision.indicator {spec.id!r}: give 'noise' "
+                                     "and/or 'resolution'")
+            if spec.noise is not None and (spec.noise not in NOISE_KINDS or not spec.count):
+                raise CatalogueError(f"{name}: precision.indicator {spec.id!r}: noise must be "
+                                     f"one of {NOISE_KINDS}, with a 'count' measure")
+            if spec.noise is None:
+                noise[spec.id] = spec
+                continue
             if spec.noise not in NOISE_KINDS:
                 raise CatalogueError(f"{name}: precision.indicator {spec.id!r}: noise must be "
                                      f"one of {NOISE_KINDS}")
@@ -107,9 +129,6 @@ def load_selection(path: Path = HERE / "selection.toml",
         raise CatalogueError(f"{name}: missing setting {exc.args[0]!r}") from None
     except (TypeError, ValueError) as exc:
         raise CatalogueError(f"{name}: {exc}") from None
-    missing = [u for u in UNITS if u not in rule.resolution]
-    if missing:
-        raise CatalogueError(f"{name}: precision.resolution lacks unit(s) {missing}")
     if min(rule.per_section, rule.total, rule.min_group) < 1 or rule.total < rule.per_section:
         raise CatalogueError(f"{name}: limits must be positive and total >= per_section")
     _check_ids(noise, catalogue, "precision.indicator", name)
