@@ -463,12 +463,12 @@ def candidate(ctx: Precision, ind: Indicator) -> Finding | None:
     if not parts:
         return None
     level = rank is not None or arr is not None or bool(bench)
-    # One sentence: the level (rank, benchmarks) and the trend as a clause. The heaviest
-    # benchmark(s) are named: two when there is nothing else, else one, none when the sentence
-    # would be too long. Two sentences only when one would be too long.
+    # One sentence: the level (rank, benchmarks) and the trend as a clause. The first material
+    # benchmarks in BENCH_ORDER are named (group, region, arrondissement, province): two when
+    # there is nothing else, else one, none when the sentence would be too long. Two sentences
+    # only when one would be too long. Label and weight rest on what the text states.
     limit = 1 if (trend is not None or rank or arr) else MAX_BENCHMARKS
-    shown = sorted(sorted(bench, key=lambda p: -p.weight)[:limit],
-                   key=lambda p: BENCH_ORDER.index(p.data["entity_type"]))
+    shown = bench[:limit]
     if (rank or arr) and shown and _words(_level_sentence(ctx, ind, t, rank, arr, shown)) > \
             MAX_WORDS:
         shown = []
@@ -483,8 +483,8 @@ def candidate(ctx: Precision, ind: Indicator) -> Finding | None:
     else:
         sentences = [_trend_sentence(ctx, ind, trend, after_level=False)]
     parts = [p for p in (rank, arr, *shown, trend) if p is not None]  # what the text states
-    if not parts:  # only benchmarks, none of which fit: keep the heaviest
-        shown = sorted(bench, key=lambda p: -p.weight)[:1]
+    if not parts:  # only benchmarks, none of which fit: keep the first
+        shown = bench[:1]
         parts = shown
         sentences = [_level_sentence(ctx, ind, t, None, None, shown)]
     label = _label(parts)
