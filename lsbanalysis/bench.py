@@ -83,6 +83,11 @@ def main(argv: list[str] | None = None) -> None:
                  TARGETS["compare_one"], "warm"))
     t_find, _ = _time(lambda: ds.compare("Herenthout", reference="ISOM").findings, repeat=3)
     rows.append(("compare + findings", t_find, None, "warm"))
+    t_spread, _ = _time(lambda: ds.engine.spread)
+    rows.append(("Flemish spread and chance margins (once per dataset)", t_spread, None,
+                 "cached"))
+    t_key, _ = _time(lambda: ds.compare("Herenthout", reference="ISOM").synthesis, repeat=3)
+    rows.append(("compare + kernvaststellingen", t_key, None, "warm"))
     geo = ds.geography
     flemish = geo[(geo["geo_version"] == "2025") & (geo["level"] == "municipality")
                   & (geo["region"] == "02000")]["nis"].tolist()

@@ -198,12 +198,14 @@ def compare_cmd(gemeente, referentie, jaar, indicators, fmt_) -> None:
 
 @main.command("vaststellingen")
 @_comparison_options
-def findings_cmd(gemeente, referentie, jaar, indicators) -> None:
-    """Druk de vaststellingen af, per thema, de duidelijkste verschillen eerst."""
-    from lsbanalysis.report.text import findings_text
+@click.option("--alle", is_flag=True,
+              help="Alle vaststellingen per thema, niet alleen de kernvaststellingen.")
+def findings_cmd(gemeente, referentie, jaar, indicators, alle) -> None:
+    """Druk de kernvaststellingen af (per werkgroep), of met --alle alle vaststellingen."""
+    from lsbanalysis.report.text import findings_text, key_findings_text
 
     c = _compare(gemeente, referentie, jaar, indicators)
-    click.echo(findings_text(c))
+    click.echo(findings_text(c) if alle else key_findings_text(c))
 
 
 @main.command("report")

@@ -99,12 +99,19 @@ def test_cli_compare_csv():
     assert not frame.duplicated(["indicator", "entity", "entity_type"]).any()
 
 
-def test_cli_vaststellingen():
-    result = CliRunner().invoke(main, ["vaststellingen", "--gemeente", "Herenthout",
-                                       "--referentie", "ISOM"])
+def test_cli_vaststellingen_key_by_default_all_with_alle(comparison):
+    args = ["vaststellingen", "--gemeente", "Herenthout", "--referentie", "ISOM"]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert "INKOMEN" in result.stdout and "ARBEID" in result.stdout
-    assert "ISOM-gemeenten" in result.stdout
+    assert result.stdout.startswith("Kernvaststellingen voor Herenthout, vergeleken met de "
+                                    "ISOM-gemeenten")
+    assert "WERKGROEP ARBEID & SOCIALE ZEKERHEID" in result.stdout
+    key = comparison.synthesis.key
+    assert sum(line.startswith(" [") for line in result.stdout.splitlines()) == len(key)
+    every = CliRunner().invoke(main, [*args, "--alle"])
+    assert every.exit_code == 0, every.output
+    assert "INKOMEN" in every.stdout and "ARBEID" in every.stdout
+    assert all(f.text in every.stdout for f in comparison.findings)
 
 
 @pytest.mark.parametrize(

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import re
+import shutil
+import subprocess
 
+import pandas as pd
 import pytest
 
+import lsbanalysis
 from lsbanalysis.report.runner import CHAPTERS, build_report
 
 pytestmark = pytest.mark.slow
+TEXT_CHAPTERS = {"samenvatting", "vaststellingen"}
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +56,13 @@ def test_herenthout_isom_report(herenthout):
                                                        "vdab_jobseekers"}
     for chapter, _, _ in CHAPTERS:
         assert (folder / "notebooks" / f"{chapter}.ipynb").exists()
+        if chapter in TEXT_CHAPTERS:  # the summary and the annex are text and tables only
+            continue
         assert list((folder / "chapters" / chapter / "tables").glob("*.csv"))
         figures = folder / "chapters" / chapter / "figures"
         pngs = {p.stem for p in figures.glob("*.png")}
         assert pngs and pngs == {p.stem for p in figures.glob("*.svg")}
+    assert list((folder / "chapters" / "samenvatting" / "tables").glob("kerncijfers*.csv"))
 
 
 def test_another_municipality_and_group(geel):
@@ -75,3 +84,92 @@ def test_exploration_notebook_runs(tmp_path):
     text = out.read_text(encoding="utf-8")
     assert "Bedoelde u: Herenthout?" in text
     assert '"output_type": "error"' not in text
+
+
+# -- the synthesis in the report ---------------------------------------------------------------
+
+
+def _section(html: str, section_id: str) -> str:
+    return html.split(f'<section class="chapter" id="{section_id}">', 1)[1].split(
+        "</section>", 1)[0]
+
+
+def _plain(fragment: str) -> str:
+    return html_lib.unescape(re.sub(r"<[^>]+>", " ", fragment))
+
+
+@pytest.fixture(scope="module")
+def herenthout_comparison():
+    return lsbanalysis.load().compare("Herenthout", "ISOM")
+
+
+def test_summary_shows_key_figures_and_key_findings_per_workgroup(herenthout,
+                                                                  herenthout_comparison):
+    html = herenthout.html.read_text(encoding="utf-8")
+    summary = _section(html, "samenvatting")
+    s = herenthout_comparison.synthesis
+    assert 0 < len(s.key) <= 25
+    for section in s.sections:
+        assert html_lib.escape(section.heading) in summary
+        if s.has_data[section.id]:
+            assert s.section_items(section), section.id  # every workgroup with data has one
+        else:
+            assert "Geen gegevens per gemeente" in _plain(summary)
+    text = _plain(summary)
+    for f in s.key:
+        assert " ".join(f.text.split()) in " ".join(text.split())
+        assert re.search(r"\b(19|20)\d\d\b", f.text) and f.source
+    # readable Dutch: short sentences, Belgian number notation
+    prose = [" ".join(_plain(m).split()) for m in re.findall(r"<(?:p|li)>(.*?)</(?:p|li)>",
+                                                              summary, flags=re.S)]
+    sentences = [x for p in prose for x in re.split(r"(?<=[.!?])\s+(?=[A-Z(])", p) if x]
+    assert len(sentences) > len(s.key)
+    assert max(len(x.split()) for x in sentences) <= 45
+    body = " ".join(text.split())
+    assert not re.search(r"\d\.\d{1,2} ?%", body)  # no decimal point before a percent sign
+    assert "Kerncijfers" in summary and "Werkzoekendengraad" in summary
+
+
+def test_chapters_show_key_findings_first_and_the_annex_every_finding(herenthout,
+                                                                      herenthout_comparison):
+    html = herenthout.html.read_text(encoding="utf-8")
+    c = herenthout_comparison
+    arbeid = _plain(_section(html, "arbeid"))
+    key, _ = c.synthesis.theme_items("arbeid")
+    assert arbeid.index("Kernvaststellingen") < arbeid.index(key[0].text[:40])
+    annex = " ".join(_plain(_section(html, "vaststellingen")).split())
+    for f in c.findings:
+        assert " ".join(f.text.split()) in annex, f.text
+    assert "Hoe de kernvaststellingen gekozen zijn" in annex
+    table = pd.read_csv(herenthout.folder / "vaststellingen.csv")
+    assert len(table) == len(c.synthesis.key) + len(c.synthesis.more) + len(c.findings)
+    assert table["kern"].sum() == len(c.synthesis.key)
+
+
+def test_previous_plan_table_for_herenthout_and_none_for_geel(herenthout, geel):
+    toets = pd.read_csv(herenthout.folder / "toets_vorig_plan.csv")
+    assert len(toets) == 3 and set(toets["geldt_nog"]) <= {"ja", "nee", "niet toetsbaar"}
+    assert toets["waarde_nu"].notna().all() and toets["jaar_nu"].notna().all()
+    html = herenthout.html.read_text(encoding="utf-8")
+    assert ">Toets van het vorige plan</h2>" in html and "Geldt nog?" in html
+    assert not (geel.folder / "toets_vorig_plan.csv").exists()
+    assert "Toets van het vorige plan" not in geel.html.read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("pdftotext")),
+                    reason="chromium and pdftotext (scripts/report_pages.sh installs them)")
+def test_summary_prints_on_two_a4_pages(herenthout, tmp_path):
+    pdf = tmp_path / "rapport.pdf"
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--no-pdf-header-footer",
+                    f"--print-to-pdf={pdf}", herenthout.html.as_uri()],
+                   check=True, capture_output=True, timeout=300)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    firsts = [next((ln.strip() for ln in page.splitlines() if ln.strip()), "")
+              for page in text.split("\f")]
+    start = firsts.index("Samenvatting")
+    titles = {title for _, _, title in CHAPTERS} | {"Wat is er nieuw sinds het vorige rapport",
+                                                   "Toets van het vorige plan"}
+    end = next(k for k in range(start + 1, len(firsts)) if firsts[k] in titles)
+    assert end - start <= 2

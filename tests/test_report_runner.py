@@ -263,7 +263,11 @@ def test_report_is_one_self_contained_html_without_code(built):
     ):
         assert f'href="#{anchor}"' in toc
         assert f'id="{anchor}"' in text
-    assert text.count('<section class="chapter"') == 2
+    # the two chapters, and the generated test of Herenthout's previous plan after the first
+    assert text.count('<section class="chapter"') == 3
+    assert text.index('id="figuren"') < text.index('id="vorig-plan"') < text.index(
+        'id="parameters"')
+    assert "**niet toetsbaar**" not in text and "<strong>niet toetsbaar</strong>" in text
     # colophon: sources, parameters, version
     colophon = text.split('<section class="colophon"', 1)[1]
     for needle in (

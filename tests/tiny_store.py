@@ -42,12 +42,15 @@ def obs(source, measure, nis, year, value, unit="count", status="ok", geo="2019"
             "status": status}
 
 
-def write_store(path: Path, observations: list[dict]) -> Path:
+def write_store(path: Path, observations: list[dict], geo: list[tuple] | None = None,
+                sources: list[dict] | None = None) -> Path:
+    """A store of ``observations`` in the geography ``GEO`` (or ``geo``, same columns);
+    ``sources`` replaces the manifest's source list."""
     path.mkdir(parents=True, exist_ok=True)
     frame = pd.DataFrame(observations)
     io.write_table(frame, path / io.OBSERVATIONS_FILE)
-    geo = pd.DataFrame(GEO, columns=["geo_version", "nis", "level", "name_nl", "arrondissement",
-                                     "province", "region"])
+    geo = pd.DataFrame(geo or GEO, columns=["geo_version", "nis", "level", "name_nl",
+                                            "arrondissement", "province", "region"])
     geo["name_fr"] = geo["name_nl"]
     geo["language"] = "N"
     io.write_table(geo, path / io.GEOGRAPHY_FILE)
@@ -61,7 +64,7 @@ def write_store(path: Path, observations: list[dict]) -> Path:
     io.write_table(nb, path / io.NEIGHBOURS_FILE)
     (path / io.MANIFEST_FILE).write_text(json.dumps({
         "store_format": io.STORE_FORMAT, "built_at": "2026-01-01T00:00:00+00:00",
-        "sources": [{"id": s, "title": s, "publisher": "test", "edition": "test",
-                     "files": []} for s in sorted(frame["source"].unique())],
+        "sources": sources or [{"id": s, "title": s, "publisher": "test", "edition": "test",
+                                "files": []} for s in sorted(frame["source"].unique())],
     }))
     return path

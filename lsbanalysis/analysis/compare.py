@@ -132,6 +132,14 @@ class Engine:
             key: part for key, part in self.benchmarks.groupby(["geo_version", "entity"])
         }
 
+    @cached_property
+    def spread(self):
+        """Flemish spread and chance margins of every indicator (built on first use, once)."""
+        from lsbanalysis.analysis.catalogue.selection import load_selection
+        from lsbanalysis.analysis.spread import Spread
+
+        return Spread(self, load_selection())
+
     # -- geography -------------------------------------------------------------------------
 
     def units(self, nis: str, version: str) -> list[str]:
@@ -349,6 +357,13 @@ class Comparison:
         from lsbanalysis.analysis.findings import make_findings
 
         return make_findings(self)
+
+    @cached_property
+    def synthesis(self):
+        """The kernvaststellingen (see :mod:`lsbanalysis.analysis.synthesis`)."""
+        from lsbanalysis.analysis.synthesis import synthesise
+
+        return synthesise(self)
 
     def to_csv(self, path_or_buf=None, **kwargs):
         return csv_table(self).to_csv(path_or_buf, index=False, **kwargs)

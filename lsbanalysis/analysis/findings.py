@@ -56,6 +56,9 @@ class Finding:
     period: str
     source: str
     values: dict = field(default_factory=dict)
+    werkgroep: str = ""  # the LSB workgroup, or "transversaal"
+    label: str = ""  # key findings: sterkte / werkpunt / aandachtspunt
+    kern: bool = False  # one of the kernvaststellingen (see synthesis.py)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -351,6 +354,8 @@ def make_findings(c) -> list[Finding]:
     band = band_finding(c)
     if band is not None:
         out.append(band)
+    for f in out:
+        f.werkgroep = c.catalogue.werkgroep(c.catalogue[f.indicator])
     weight = {BETTER: 0, WORSE: 0, NEUTRAL: 1, UNAVAILABLE: 2}
     theme_rank = {t: n for n, t in enumerate(c.catalogue.theme_order)}
     out.sort(key=lambda f: (theme_rank.get(f.theme, 9), weight[f.assessment], -f.magnitude))
@@ -360,7 +365,7 @@ def make_findings(c) -> list[Finding]:
 def findings_frame(findings: list[Finding]) -> pd.DataFrame:
     return pd.DataFrame([f.as_dict() for f in findings]) if findings else pd.DataFrame(
         columns=["theme", "indicator", "kind", "text", "assessment", "magnitude", "period",
-                 "source", "values"])
+                 "source", "values", "werkgroep", "label", "kern"])
 
 
 __all__ = ["Finding", "make_findings", "findings_frame", "np"]

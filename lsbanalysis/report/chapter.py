@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 import lsbanalysis
+from lsbanalysis.analysis.catalogue.selection import load_selection
 from lsbanalysis.report import tables
 from lsbanalysis.report.outputs import save_figure, save_table
 
@@ -133,16 +134,55 @@ class Chapter:
         earlier = int(years[0]) if len(years) > 1 else None
         self.figure(charts.income_bands(self.c, compare_year=earlier), name)
 
-    def key_figures(self, indicators: list[str], name: str) -> None:
-        ids = [i for i in indicators if self.has(i)]
+    def key_figures(self, indicators: list[str] | None = None, name: str = "kerncijfers",
+                    compact: bool = False) -> None:
+        """A key-figures table (default: the key figures of selection.toml), also as CSV.
+        ``compact``: without the province column (the summary)."""
+        wanted = indicators or load_selection().key_figures
+        ids = [i for i in wanted if self.has(i)]
         if not ids:
-            self.md(f"*{self.why_missing(indicators[0])}*")
+            self.md(f"*{self.why_missing(wanted[0])}*")
             return
-        self.table(tables.key_figures(self.c, ids), name)
+        self.table(tables.key_figures(self.c, ids, compact=compact), name)
         save_table(tables.machine_table(self.c, ids), f"{name}_data", self.output_dir,
                    sep=",", decimal=".", encoding="utf-8")
 
     def show_findings(self, theme: str | None = None, indicators=None, assessment=None,
                       limit: int | None = None) -> None:
-        items = self.findings(theme, indicators, assessment)
-        self.md(tables.findings_markdown(items[:limit] if limit else items))
+        """A theme's kernvaststellingen first, then a short list of further material findings
+        and a pointer to the annex. With other filters (or no theme): the detailed findings."""
+        if theme is None or indicators is not None or assessment is not None or limit:
+            items = self.findings(theme, indicators, assessment)
+            self.md(tables.findings_markdown(items[:limit] if limit else items))
+            return
+        key, more = self.c.synthesis.theme_items(theme)
+        more = more[: load_selection().more_in_chapter]
+        label = self.c.catalogue.themes[theme].label
+        text = "**Kernvaststellingen**\n\n" + tables.key_findings_markdown(
+            key, empty=f"Geen kernvaststelling over {label.lower()}.")
+        if more:
+            text += "\n\n**Verder valt op**\n\n" + tables.key_findings_markdown(more)
+        text += (f"\n\n*Alle vaststellingen over {label.lower()} staan in de bijlage "
+                 "'Alle vaststellingen'.*")
+        self.md(text)
+
+    def show_key_findings(self) -> None:
+        """The kernvaststellingen per workgroup and cross-cutting theme (the summary)."""
+        self.md(tables.synthesis_markdown(self.c.synthesis))
+
+    def show_all_findings(self) -> None:
+        """Every finding, per theme (the annex); kernvaststellingen are marked."""
+        key = {f.indicator for f in self.c.synthesis.key}
+        for theme in self.c.catalogue.themes.values():
+            items = self.findings(theme.id)
+            self.md(f"## {theme.label}")
+            if not items:
+                self.md("*Geen gegevens per gemeente voor dit thema.*")
+                continue
+            self.md(tables.findings_markdown(items, key=key))
+
+    def show_method(self) -> None:
+        """How the kernvaststellingen are chosen, with the thresholds of selection.toml."""
+        from lsbanalysis.analysis.synthesis import method_markdown
+
+        self.md(method_markdown(self.c.catalogue))

@@ -23,6 +23,8 @@ Layout of a published report (``reports/herenthout-isom/``)::
 
     analyserapport.html                 the report: one self-contained file
     manifest.json                       parameters, sources, code version, timings, fingerprint
+    vaststellingen.csv, kerncijfers.csv  findings and key figures (report/exports.py); with
+    toets_vorig_plan.csv, wijzigingen.csv  a previous-plan file / a previously published report
     notebooks/<chapter>.ipynb           the executed chapter notebooks
     chapters/<chapter>/figures/*.png|svg  figures a chapter saved with save_figure()
     chapters/<chapter>/tables/*.csv       tables a chapter saved with save_table()
@@ -70,6 +72,7 @@ from lsbanalysis.errors import LsbError, os_error_advice, os_error_message, show
 from lsbanalysis.names import Municipality
 from lsbanalysis.paths import NOTEBOOKS_DIR, PACKAGE_DIR, REPORTS_DIR
 from lsbanalysis.report.assemble import ReportContext, assemble_html, slug
+from lsbanalysis.report.exports import write_exports
 from lsbanalysis.report.outputs import FIGURES, TABLES
 from lsbanalysis.sources import sha256_of
 
@@ -80,6 +83,7 @@ CHAPTERS: list[tuple[str, str, str]] = [
     ("inkomen", "03_inkomen.ipynb", "Inkomen"),
     ("arbeid", "04_arbeid.ipynb", "Arbeid"),
     ("wonen", "05_wonen.ipynb", "Wonen"),
+    ("vaststellingen", "06_vaststellingen.ipynb", "Alle vaststellingen"),
 ]
 REPORT_FILE = "analyserapport.html"
 MANIFEST_FILE = "manifest.json"
@@ -825,6 +829,10 @@ def _build(plan: _Plan) -> ReportResult:
             git_commit=git_commit(),
         )
         executed = [(c, t, tmp / "notebooks" / f"{c}.ipynb") for c, _, t in chapters]
+        # CSV exports and the sections made without a notebook (what is new, previous plan).
+        exports = write_exports(tmp, ds, target, group, parameters["jaar"], folder,
+                                {"parameters": parameters, "sources": _sources(ds.manifest)})
+        executed[1:1] = exports.sections
         _write_text(tmp / REPORT_FILE, assemble_html(executed, context))
         assemble_seconds = time.perf_counter() - t_assemble
 
@@ -844,6 +852,7 @@ def _build(plan: _Plan) -> ReportResult:
                 "files": store,
             },
             "sources": _sources(ds.manifest),
+            "exports": exports.files,
             "code": {
                 "lsbanalysis_version": __version__,
                 "git_commit": context.git_commit,

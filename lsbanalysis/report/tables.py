@@ -24,8 +24,12 @@ def cell(value: float, status: str, unit: str) -> str:
     return fmt.value(value, unit)
 
 
-def key_figures(c, indicators: list[str] | None = None) -> pd.DataFrame:
-    """One row per indicator: the municipality, the group, the benchmarks and the rank."""
+def key_figures(c, indicators: list[str] | None = None, compact: bool = False) -> pd.DataFrame:
+    """One row per indicator: the municipality, the group, the benchmarks and the rank.
+
+    ``compact`` (the summary): without the province, short headers, the rank as '6/7', numbers
+    that do not wrap.
+    """
     t = c.table
     ids = indicators or [i.id for i in c.indicators]
     cols = {
@@ -35,6 +39,10 @@ def key_figures(c, indicators: list[str] | None = None) -> pd.DataFrame:
         ("benchmark", "province"): "Provincie",
         ("benchmark", "region"): "Vlaams Gewest",
     }
+    if compact:
+        del cols[("benchmark", "province")]
+        cols[("benchmark", "arrondissement")] = "Arr."
+        cols[("aggregate", None)] = c.group.id if c.group.id != "lijst" else "Groep"
     rows = []
     for iid in ids:
         part = t[t["indicator"] == iid]
@@ -48,8 +56,11 @@ def key_figures(c, indicators: list[str] | None = None) -> pd.DataFrame:
             rec[name] = cell(r["value"].iloc[0], r["status"].iloc[0], ind.unit) if len(r) else "–"
             if len(r) and r["status"].iloc[0] == "ok" and left_out(r["note"].iloc[0]):
                 rec[name] += f" (zonder {left_out(r['note'].iloc[0])})"
+            if compact:  # a number never wraps before its unit
+                rec[name] = rec[name].replace(" ", "\u00a0")
         tr = part[part["role"] == "target"].iloc[0]
-        rec["Rang"] = (f"{int(tr['rank'])} van {int(tr['rank_of'])}"
+        sep = "/" if compact else " van "
+        rec["Rang"] = (f"{int(tr['rank'])}{sep}{int(tr['rank_of'])}"
                        if not pd.isna(tr["rank"]) else "–")
         rows.append(rec)
     return pd.DataFrame(rows)
@@ -78,10 +89,35 @@ def machine_table(c, indicators: list[str] | None = None) -> pd.DataFrame:
               "unit", "status", "rank", "rank_of", "source", "note"]].reset_index(drop=True)
 
 
-def findings_markdown(findings, empty: str = "Geen vaststellingen.") -> str:
-    """Findings as a Markdown bullet list, each with its source."""
+def findings_markdown(findings, empty: str = "Geen vaststellingen.",
+                      key: set[str] | frozenset[str] = frozenset()) -> str:
+    """Findings as a Markdown bullet list, each with its source; findings on an indicator in
+    ``key`` (the kernvaststellingen) are marked with ★."""
     if not findings:
         return f"*{empty}*"
     mark = {"beter": "▲", "slechter": "▼", "neutraal": "•", "niet beschikbaar": "○"}
     return "\n".join(f"- {mark.get(f.assessment, '•')} {f.text} *(Bron: {f.source})*"
-                     for f in findings)
+                      + (" ★" if f.indicator in key else "")
+                      for f in findings)
+
+
+LABELS = {"sterkte": "Sterkte", "werkpunt": "Werkpunt", "aandachtspunt": "Aandachtspunt"}
+
+
+def key_findings_markdown(findings, empty: str = "Geen kernvaststelling.") -> str:
+    """Key findings as a Markdown list: label, sentence, source."""
+    if not findings:
+        return f"*{empty}*"
+    return "\n".join(f"- **{LABELS.get(f.label, f.label.capitalize())}.** {f.text} "
+                     f"*({f.source})*" for f in findings)
+
+
+def synthesis_markdown(synthesis, heading: str = "###") -> str:
+    """The kernvaststellingen per workgroup / cross-cutting theme, with a note where a block
+    has none (no data, or nothing clearly apart)."""
+    parts = []
+    for section in synthesis.sections:
+        items = synthesis.section_items(section)
+        body = key_findings_markdown(items) if items else f"*{synthesis.note(section)}*"
+        parts.append(f"{heading} {section.heading}\n\n{body}")
+    return "\n\n".join(parts)

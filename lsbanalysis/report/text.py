@@ -61,3 +61,21 @@ def findings_text(c) -> str:
     for note in c.notes:
         lines.append(f"Opmerking: {note}")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def key_findings_text(c) -> str:
+    """The kernvaststellingen per workgroup and cross-cutting theme, each with its source."""
+    s = c.synthesis
+    lines = [f"Kernvaststellingen voor {c.target.name}, vergeleken met de {c.group.label}", ""]
+    for section in s.sections:
+        lines.append(section.heading.upper())
+        items = s.section_items(section)
+        for f in items:
+            lines.append(f" [{f.label}] {f.text} (Bron: {f.source})")
+        if not items:
+            lines.append(f" {s.note(section)}")
+        lines.append("")
+    n = len(s.key)
+    lines.append(f"{n} kernvaststelling{'' if n == 1 else 'en'}; alle vaststellingen: "
+                 "lsb vaststellingen --alle")
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,255 @@
+"""Every indicator over all municipalities: how far apart the Flemish municipalities lie, and
+how much chance there is in each municipality's value.
+
+Built once per :class:`~lsbanalysis.analysis.compare.Engine` (``engine.spread``) and shared by
+every comparison of that dataset, so that the selection of key findings costs no pass over the
+data per comparison.
+
+- ``spread(indicator, year)``: the robust spread of the Flemish municipalities, i.e. the
+  interquartile range / 1.349 (the standard deviation of a normal distribution with the same
+  middle half);
+- ``change(indicator, y0, y1)``: median and spread of the municipal changes between two years;
+- ``se(indicator, year, units)``: the standard error of a municipality's value from chance:
+  shares binomial (``num`` of ``den``), rates Poisson on the published count, medians
+  1.2533 x sigma / sqrt(n) with sigma = IQR / 1.349; change and quotient propagate it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+
+import numpy as np
+import pandas as pd
+
+from lsbanalysis.analysis.catalogue import Indicator
+from lsbanalysis.analysis.catalogue.selection import Selection
+
+#: Units whose changes are compared in percent (relative) rather than in the unit itself.
+RELATIVE_UNITS = ("eur", "count", "per_km2")
+_IQR_TO_SD = 1.349
+_MEDIAN_SE = 1.2533  # sqrt(pi / 2): SE of a median = 1.2533 x sigma / sqrt(n)
+MIN_MUNICIPALITIES = 10  # fewer values give no spread
+
+
+def noise_kind(ind: Indicator, rule: Selection) -> str | None:
+    """share / rate / median / change / quotient, or None when chance is not modelled."""
+    if ind.id in rule.noise and rule.noise[ind.id].noise:
+        return rule.noise[ind.id].noise
+    if ind.method == "ratio" and ind.unit == "percent":
+        return "share"
+    if ind.method == "rate":
+        return "rate"
+    if ind.method in ("change", "quotient"):
+        return ind.method
+    return None
+
+
+def change_of(a: float | np.ndarray, b: float | np.ndarray, unit: str):
+    """Change from ``a`` to ``b``: in percent for relative units, else in the unit itself."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 100 * (b / a - 1) if unit in RELATIVE_UNITS else b - a
+
+
+class Spread:
+    """Values, standard errors and Flemish spread of every indicator (municipalities only)."""
+
+    def __init__(self, engine, rule: Selection) -> None:
+        self.catalogue = engine.catalogue
+        self.rule = rule
+        geo = engine.ds.geography
+        munis = geo[geo["level"] == "municipality"]
+        g_version, g_nis, g_region, g_arr = (
+            munis[c].to_numpy(dtype=object) for c in ("geo_version", "nis", "region",
+                                                      "arrondissement"))
+        flemish = {(v, n) for v, n, r in zip(g_version, g_nis, g_region, strict=True)
+                   if r == rule.region}
+        arr = dict(zip(zip(g_version, g_nis, strict=True), g_arr, strict=True))
+        rows = engine.rows
+        base = rows.loc[rows["level"] == "municipality",
+                        ["indicator", "year", "geo_version", "nis", "source", "value", "num",
+                         "den", "status"]].reset_index(drop=True)
+        base["se"], base["cases"] = self._base_se(base, engine.ds.observations)
+        values = pd.concat([base, self._derived(base)], ignore_index=True)
+        values = values[values["status"] == "ok"].reset_index(drop=True)
+        cols = {c: values[c].to_numpy(dtype=object) for c in ("indicator", "geo_version", "nis")}
+        keys = list(zip(cols["geo_version"], cols["nis"], strict=True))
+        values["flemish"] = [k in flemish for k in keys]
+        values["arrondissement"] = [arr.get(k) for k in keys]
+        self.values = values
+        self._by_key = {k: g for k, g in values.groupby(["indicator", "year"], sort=False)}
+        fl = values[values["flemish"]]
+        by = fl.groupby(["indicator", "year"])["value"]
+        q = by.quantile([0.25, 0.5, 0.75]).unstack()
+        spread = (q[0.75] - q[0.25]) / _IQR_TO_SD
+        spread = spread.where(spread > 0, by.std())  # many equal values: fall back on the SD
+        self._spread = spread.where(by.count() >= MIN_MUNICIPALITIES).to_dict()
+        self._median = q[0.5].to_dict()
+        years = values["year"].to_numpy()
+        self._se = dict(zip(zip(cols["indicator"], years, cols["geo_version"], cols["nis"],
+                                strict=True), zip(values["se"].to_numpy(),
+                                                  values["cases"].to_numpy(), strict=True),
+                            strict=True))
+        bcols = {c: base[c].to_numpy(dtype=object) for c in ("indicator", "geo_version", "nis")}
+        self._num_den = dict(zip(
+            zip(bcols["indicator"], base["year"].to_numpy(), bcols["geo_version"], bcols["nis"],
+                strict=True),
+            zip(base["num"].to_numpy(), base["den"].to_numpy(), strict=True), strict=True))
+        self._changes: dict[tuple, tuple[float, float, int]] = {}
+
+    # -- chance ---------------------------------------------------------------------------
+
+    def _declared(self, ind: Indicator) -> bool:
+        spec = self.rule.noise.get(ind.id)
+        return spec is not None and spec.noise is not None
+
+    def _base_se(self, base: pd.DataFrame, observations: pd.DataFrame
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Standard error and number of cases of every base row (NaN when not modelled)."""
+        se = np.full(len(base), np.nan)
+        cases = np.full(len(base), np.nan)
+        value, num, den = (base[c].to_numpy(dtype=float) for c in ("value", "num", "den"))
+        for ind in self.catalogue:
+            kind = noise_kind(ind, self.rule)
+            if kind is None or ind.method not in ("value", "ratio", "rate"):
+                continue
+            mask = (base["indicator"] == ind.id).to_numpy()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if kind == "share":  # binomial, Agresti-Coull: (k + 2) / (n + 4) near 0 or 1
+                    k, n = num[mask], den[mask]
+                    p = (k + 2) / (n + 4)
+                    se[mask] = ind.scale * np.sqrt(p * (1 - p) / n)
+                    cases[mask] = n
+                elif kind == "rate" and not self._declared(ind):
+                    # Poisson on the published count; a zero count counts as one case. A rate
+                    # of zero has no derived denominator: take the unit's usual one.
+                    usual = pd.Series(den[mask]).groupby(
+                        [base.loc[mask, "geo_version"].to_numpy(dtype=object),
+                         base.loc[mask, "nis"].to_numpy(dtype=object)]).transform("median")
+                    d = np.where(np.isfinite(den[mask]), den[mask], usual.to_numpy())
+                    se[mask] = ind.scale * np.sqrt(np.maximum(num[mask], 1)) / d
+                    cases[mask] = num[mask]
+                else:  # declared: median, or a rate with a count measure
+                    se[mask], cases[mask] = self._declared_se(ind, base[mask], observations)
+        return se, cases
+
+    def _declared_se(self, ind: Indicator, rows: pd.DataFrame, obs: pd.DataFrame
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Chance of a median (count, quartiles) or of a rate whose count is a separate
+        measure, from the indicator's own sources."""
+        spec = self.rule.noise[ind.id]
+        sources = [s for s in map(str, pd.unique(obs["source"]))
+                   if any(fnmatch.fnmatchcase(s, p) for p in ind.sources)]
+        part = obs[obs["source"].isin(sources) & obs["measure"].isin(spec.measures)
+                   & (obs["level"] == "municipality")]
+        part = part[~part["period"].astype(str).str.contains("Q", regex=False)]
+        wide = part.pivot_table(index=["source", "geo_version", "nis", "year"],
+                                columns="measure", values="value", aggfunc="first",
+                                observed=True)
+        for m in spec.measures:
+            if m not in wide:
+                wide[m] = np.nan
+        keys = pd.MultiIndex.from_arrays([rows[c].to_numpy(dtype=object) for c in (
+            "source", "geo_version", "nis")] + [rows["year"].to_numpy(dtype="int64")])
+        wide.index = wide.index.set_levels(wide.index.levels[3].astype("int64"), level=3)
+        wide = wide.reindex(keys)
+        count = wide[spec.count].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if spec.noise == "median":
+                iqr = (wide[spec.iqr] if spec.iqr else wide[spec.q3] - wide[spec.q1]).to_numpy(
+                    dtype=float)
+                se = _MEDIAN_SE * (iqr / _IQR_TO_SD) / np.sqrt(np.where(count > 0, count,
+                                                                        np.nan))
+            else:  # rate: Poisson on the count
+                se = rows["value"].to_numpy(dtype=float) / np.sqrt(np.maximum(count, 1))
+        return se, count
+
+    def _derived(self, base: pd.DataFrame) -> pd.DataFrame:
+        """Change and quotient indicators per municipality, with propagated standard errors."""
+        parts = []
+        ok = base[base["status"] == "ok"]
+        for ind in self.catalogue:
+            if ind.method == "change":
+                b = ok[ok["indicator"] == ind.base]
+                prev = b.assign(year=b["year"] + ind.lag)
+                m = b.merge(prev, on=["geo_version", "nis", "year"], suffixes=("", "_0"))
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ratio = m["value"] / m["value_0"]
+                    value = 100 * (ratio - 1)
+                    rel = np.sqrt((m["se"] / m["value"]) ** 2 + (m["se_0"] / m["value_0"]) ** 2)
+                se = 100 * ratio * rel
+                cases = np.fmin(m["cases"], m["cases_0"])
+            elif ind.method == "quotient":
+                n = ok[ok["indicator"] == ind.numerator_indicator]
+                d = ok[ok["indicator"] == ind.denominator_indicator]
+                d = d.drop_duplicates(["nis", "year"])
+                m = n.merge(d[["nis", "year", "value", "se", "cases", "source"]],
+                            on=["nis", "year"], suffixes=("", "_0"))
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    value = m["value"] / m["value_0"]
+                    rel = np.sqrt((m["se"] / m["value"]) ** 2 + (m["se_0"] / m["value_0"]) ** 2)
+                se = value * rel
+                cases = np.fmin(m["cases"], m["cases_0"])
+            else:
+                continue
+            parts.append(pd.DataFrame({
+                "indicator": ind.id, "year": m["year"], "geo_version": m["geo_version"],
+                "nis": m["nis"], "source": m["source"], "value": value, "num": np.nan,
+                "den": np.nan, "status": np.where(np.isfinite(value), "ok", "missing"),
+                "se": se, "cases": cases,
+            }))
+        return pd.concat(parts, ignore_index=True) if parts else base.iloc[0:0]
+
+    def se(self, indicator: str, year: int, geo_version: str, units: list[str]
+           ) -> tuple[float, float]:
+        """Standard error and number of cases of a municipality's value (``units``: its
+        codes in that geography); NaN when unknown.
+
+        For a municipality that is the sum of several earlier ones, shares and rates are
+        recomputed from the summed counts; other values then have no known error.
+        """
+        if len(units) == 1:
+            return self._se.get((indicator, year, geo_version, units[0]), (np.nan, np.nan))
+        ind = self.catalogue[indicator]
+        kind = noise_kind(ind, self.rule)
+        pairs = [self._num_den.get((indicator, year, geo_version, u)) for u in units]
+        if (kind not in ("share", "rate") or self._declared(ind) or not units
+                or any(p is None for p in pairs)):
+            return (np.nan, np.nan)
+        num, den = (sum(p[i] for p in pairs) for i in (0, 1))
+        if kind == "share":
+            p = (num + 2) / (den + 4)
+            return (float(ind.scale * np.sqrt(p * (1 - p) / den)), float(den))
+        return (float(ind.scale * np.sqrt(max(num, 1)) / den), float(num))
+
+    # -- spread ---------------------------------------------------------------------------
+
+    def spread(self, indicator: str, year: int) -> float:
+        """Robust spread of the Flemish municipalities' values (NaN when too few)."""
+        return float(self._spread.get((indicator, int(year)), np.nan))
+
+    def median(self, indicator: str, year: int) -> float:
+        return float(self._median.get((indicator, int(year)), np.nan))
+
+    def municipal(self, indicator: str, year: int) -> pd.DataFrame:
+        """Every municipality's published value: nis, geo_version, value, se, arrondissement."""
+        return self._by_key.get((indicator, int(year)), self.values.iloc[0:0])
+
+    def change(self, indicator: str, y0: int, y1: int) -> tuple[float, float, int]:
+        """Median and robust spread of the Flemish municipalities' change from y0 to y1, and
+        how many municipalities have both years (relative units in percent)."""
+        key = (indicator, int(y0), int(y1))
+        if key not in self._changes:
+            unit = self.catalogue[indicator].unit
+            a, b = (self.municipal(indicator, y) for y in (y0, y1))
+            a, b = a[a["flemish"]], b[b["flemish"]]
+            m = a.merge(b, on="nis", suffixes=("_0", "_1"))
+            delta = pd.Series(change_of(m["value_0"].to_numpy(), m["value_1"].to_numpy(),
+                                        unit)).replace([np.inf, -np.inf], np.nan).dropna()
+            if len(delta) < MIN_MUNICIPALITIES:
+                self._changes[key] = (np.nan, np.nan, len(delta))
+            else:
+                q1, med, q3 = delta.quantile([0.25, 0.5, 0.75])
+                sd = (q3 - q1) / _IQR_TO_SD
+                self._changes[key] = (float(med), float(sd if sd > 0 else delta.std()),
+                                      len(delta))
+        return self._changes[key]
