@@ -259,3 +259,21 @@ def test_csv_holds_the_new_indicators_with_group_and_benchmarks():
                               "entity_type"])
         assert types == {"municipality", "reference_group", "arrondissement", "province",
                          "region"}, indicator
+
+
+def test_flemish_spread_holds_the_same_values_as_the_comparison(ds):
+    """The key-finding rule ranks the target among all municipalities from engine.spread; its
+    values (derived ones included: quotients, changes) must be the comparison's own."""
+    c = ds.compare("Herenthout", reference="ISOM")
+    spread = ds.engine.spread
+    checked = 0
+    for ind in c.indicators:
+        t = row(c, ind.id, "target")
+        if t["status"] != "ok" or ind.method == "index":
+            continue
+        m = spread.municipal(ind.id, int(t["year"]))
+        mine = m.loc[m["nis"] == "13012", "value"]
+        if len(mine):
+            assert float(mine.iloc[0]) == pytest.approx(float(t["value"])), ind.id
+            checked += 1
+    assert checked >= 40

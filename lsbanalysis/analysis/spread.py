@@ -185,7 +185,7 @@ class Spread:
                 m = n.merge(d[["nis", "year", "value", "se", "cases", "source"]],
                             on=["nis", "year"], suffixes=("", "_0"))
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    value = m["value"] / m["value_0"]
+                    value = ind.scale * m["value"] / m["value_0"]
                     rel = np.sqrt((m["se"] / m["value"]) ** 2 + (m["se_0"] / m["value_0"]) ** 2)
                 se = value * rel
                 cases = np.fmin(m["cases"], m["cases_0"])
