@@ -1,9 +1,11 @@
 """Charts for the analyserapport: ranking bars, trend lines, income bands and maps.
 
 Every function takes a :class:`~lsbanalysis.analysis.compare.Comparison` and returns a matplotlib
-``Figure``; none shows or saves it. Every figure carries its own Dutch title, a subtitle with
-the municipality, the reference group and the year, the unit, and a footer with the source and
-notes, so that a copied PNG stays self-explanatory. Numbers use Dutch notation (:mod:`fmt`).
+``Figure``; none shows or saves it. Each figure carries its text alternative and the table of
+the values it draws (:func:`describe`), made from the same rows as the picture. Every figure
+carries its own Dutch title, a subtitle with the municipality, the reference group and the year,
+the unit, and a footer with the source and notes, so that a copied PNG stays self-explanatory.
+Numbers use Dutch notation (:mod:`fmt`).
 
 Values that are not published (geheim, missing) are never drawn as a bar of length zero: they
 are listed with a marker text, and a footnote explains it.
@@ -24,6 +26,7 @@ One module per job: :mod:`~lsbanalysis.charts.style` (house style, figure frame)
 # The constants below were public names of the single charts module: they stay importable
 # as ``charts.ACCENT`` etc. (tests and notebooks use some), without widening ``__all__``.
 from lsbanalysis.charts.bands import income_bands
+from lsbanalysis.charts.describe import ChartText, describe
 from lsbanalysis.charts.maps import (  # noqa: F401
     MAP_CMAP,
     group_map,
@@ -31,6 +34,7 @@ from lsbanalysis.charts.maps import (  # noqa: F401
 from lsbanalysis.charts.ranking import chart_for, ranking_bars
 from lsbanalysis.charts.style import (  # noqa: F401
     ACCENT,
+    ACCENT_TEXT,
     COLOURS,
     FONT,
     FOOTER_SIZE,
@@ -38,6 +42,8 @@ from lsbanalysis.charts.style import (  # noqa: F401
     HALO,
     LABEL_SIZE,
     LINESTYLES,
+    MAP_EDGE,
+    MARKERS,
     MEMBER,
     MUTED,
     NO_BAR_NOTE,
@@ -56,6 +62,7 @@ from lsbanalysis.charts.style import (  # noqa: F401
     VALUE_SIZE,
     WIDTH,
     DutchFormatter,
+    contrast_ratio,
     house_style,
     savefig_kwargs,
 )
@@ -71,4 +78,7 @@ __all__ = [
     "income_bands",
     "group_map",
     "chart_for",
+    "describe",
+    "ChartText",
+    "contrast_ratio",
 ]
