@@ -158,9 +158,12 @@ def findings_cmd(gemeente, referentie, jaar, indicators) -> None:
               help="Hoofdstukken die tegelijk lopen.")
 @click.option("--store", "store_dir", type=click.Path(path_type=Path, file_okay=False),
               default=None, help="Verwerkte store [standaard: data/processed].")
+@click.option("--pdf", "pdf", is_flag=True,
+              help="Ook analyserapport.pdf maken (A4, met headless Chromium).")
 def report_cmd(gemeente: str, referentie: str, jaar: int | None, out_root: Path | None,
-               force: bool, jobs: int, store_dir: Path | None) -> None:
-    """Maak het analyserapport (één HTML-bestand) voor een gemeente en referentiegroep."""
+               force: bool, jobs: int, store_dir: Path | None, pdf: bool) -> None:
+    """Maak het analyserapport (één HTML-bestand, met --pdf ook een PDF) voor een gemeente en
+    referentiegroep."""
     from datetime import datetime
 
     from lsbanalysis.paths import REPORTS_DIR
@@ -169,7 +172,7 @@ def report_cmd(gemeente: str, referentie: str, jaar: int | None, out_root: Path 
 
     result = runner.build_report(
         gemeente, referentie, jaar, out_root=out_root or REPORTS_DIR, force=force, jobs=jobs,
-        store_dir=store_dir, progress=lambda line: click.echo(f"  {line}", err=True),
+        store_dir=store_dir, progress=lambda line: click.echo(f"  {line}", err=True), pdf=pdf,
     )
     if result.skipped:
         try:
@@ -178,11 +181,18 @@ def report_cmd(gemeente: str, referentie: str, jaar: int | None, out_root: Path 
             since = result.finished_at or "de vorige run"
         click.echo(f"Ongewijzigd sinds {since}; niets te doen (gebruik --force).")
         return
+    click.echo(f"Analyserapport: {_shown(result.html)}")
+    if result.pdf is not None:
+        click.echo(f"PDF: {_shown(result.pdf)}")
+    elif result.pdf_note:
+        click.secho(result.pdf_note, fg="yellow", err=True)
+
+
+def _shown(path: Path) -> Path:
     try:
-        shown = result.html.resolve().relative_to(Path.cwd())
+        return path.resolve().relative_to(Path.cwd())
     except ValueError:
-        shown = result.html
-    click.echo(f"Analyserapport: {shown}")
+        return path
 
 
 if __name__ == "__main__":

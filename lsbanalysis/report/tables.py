@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import math
+import re
 
 import pandas as pd
 
@@ -82,3 +84,33 @@ def findings_markdown(findings, empty: str = "Geen vaststellingen.") -> str:
     mark = {"beter": "▲", "slechter": "▼", "neutraal": "•", "niet beschikbaar": "○"}
     return "\n".join(f"- {mark.get(f.assessment, '•')} {f.text} *(Bron: {f.source})*"
                      for f in findings)
+
+
+_NUMERIC = re.compile(r"^[-+]?[\d.,]+(?: ?(?:%|€|inw\./km²|procentpunt))?$|^\d+ van \d+$")
+
+
+def html_table(frame: pd.DataFrame, caption: str, *, css: str = "lsb-table") -> str:
+    """A table as accessible HTML: a caption, column header cells (``scope="col"``) and the
+    first column as row header cells (``scope="row"``); numeric columns are right-aligned."""
+
+    def esc(value) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "–"
+        return html.escape(str(value))
+
+    def numeric(col) -> bool:
+        cells = [str(v) for v in frame[col] if str(v) not in ("–", "", "nan")]
+        return bool(cells) and sum(bool(_NUMERIC.match(v)) for v in cells) >= len(cells) / 2
+
+    num = [' class="num"' if i > 0 and numeric(col) else "" for i, col in enumerate(frame.columns)]
+    head = "".join(f'<th scope="col"{n}>{esc(col)}</th>'
+                   for col, n in zip(frame.columns, num, strict=True))
+    rows = []
+    for record in frame.itertuples(index=False):
+        cells = [f'<th scope="row">{esc(record[0])}</th>'] + [
+            f"<td{n}>{esc(v)}</td>"
+            for v, n in zip(record[1:], num[1:], strict=True)]
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return (f'<table class="{css}">\n<caption>{esc(caption)}</caption>\n'
+            f"<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(rows)
+            + "\n</tbody>\n</table>")
