@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 GEMEENTE ?= Herenthout
 REFERENTIE ?= ISOM
 
-.PHONY: env test report bench data fetch lint clean
+.PHONY: env system-deps test report bench data fetch lint clean
 
 # The environment: a virtualenv with the package (editable) and its test tools.
 $(STAMP): pyproject.toml
@@ -18,12 +18,19 @@ $(STAMP): pyproject.toml
 
 env: $(STAMP)
 
-test: env
+# Debian packages: Chromium (PDF, browser test), poppler-utils, fonts; only when missing.
+system-deps:
+	scripts/system_deps.sh
+
+test: env system-deps
 	$(BIN)/ruff check lsbanalysis tests notebooks
 	$(BIN)/python -m pytest
 
+# The PDF needs Chromium: installed here when possible; without it the HTML is still made and
+# lsb report says how to get the PDF.
 report: env
-	$(BIN)/lsb report --gemeente $(GEMEENTE) --referentie $(REFERENTIE)
+	-scripts/system_deps.sh
+	$(BIN)/lsb report --gemeente $(GEMEENTE) --referentie $(REFERENTIE) --pdf
 
 bench: env
 	$(BIN)/python -m lsbanalysis.bench

@@ -13,8 +13,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def herenthout(tmp_path_factory):
-    return build_report("Herenthout", "ISOM", out_root=tmp_path_factory.mktemp("reports"))
+def herenthout(herenthout_report):
+    return herenthout_report
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +54,7 @@ def test_herenthout_isom_report(herenthout):
         figures = folder / "chapters" / chapter / "figures"
         pngs = {p.stem for p in figures.glob("*.png")}
         assert pngs and pngs == {p.stem for p in figures.glob("*.svg")}
+        assert pngs == {p.stem for p in figures.glob("*.csv")}  # the values each chart draws
 
 
 def test_another_municipality_and_group(geel):

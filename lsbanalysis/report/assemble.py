@@ -447,7 +447,7 @@ def _annex(ctx: ReportContext) -> str:
             out.append(f'<tbody>\n<tr class="source"><th colspan="2" scope="rowgroup">'
                        f"{esc(title)}</th></tr>")
             out += [
-                f'<tr><td>{esc(f.get("name", ""))}</td>'
+                f'<tr><th scope="row">{esc(f.get("name", ""))}</th>'
                 f'<td class="hash">{esc(str(f.get("sha256", "")))}</td></tr>'
                 for f in files
             ]

@@ -210,3 +210,29 @@ __all__ = [
     "offline",
     "render_pdf",
 ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lsbanalysis.report.pdf RAPPORT.html [RAPPORT.pdf]``: print one report."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if not 1 <= len(args) <= 2:
+        print("gebruik: python -m lsbanalysis.report.pdf RAPPORT.html [RAPPORT.pdf]",
+              file=sys.stderr)
+        return 2
+    html = Path(args[0])
+    if not html.is_file():
+        print(f"Fout: {html} bestaat niet.", file=sys.stderr)
+        return 1
+    try:
+        done = render_pdf(html, args[1] if len(args) > 1 else html.with_suffix(".pdf"))
+    except PdfError as exc:
+        print(f"Fout: {exc}", file=sys.stderr)
+        return 1
+    print(f"{done.path}: {done.pages} pagina's ({done.seconds:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
