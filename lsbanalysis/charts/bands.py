@@ -91,7 +91,9 @@ def income_bands(c, compare_year: int | None = None) -> Figure:
 
     k = len(series)
     bar_h = 0.8 / k
-    height = min(9.0, 2.7 + len(bands) * (k * 0.17 + 0.22))
+    # compact enough to stay legible when printed at most ~11 cm high (report.css)
+    height = min(9.0, 2.4 + len(bands) * (k * 0.14 + 0.17))
+    label_size = VALUE_SIZE if k <= 3 else VALUE_SIZE - 1  # four bars a band: labels fit
     fig, ax = _new_figure(height)
     values = [float(v) for s in series for v in s["rows"]["value"] if pd.notna(v)]
     lo, hi = _value_room(values, ["00,0 %"], WIDTH - 2.9)
@@ -113,14 +115,14 @@ def income_bands(c, compare_year: int | None = None) -> Figure:
                     _set_hatch(bar, ACCENT)
                 ax.annotate(fmt.value(v, "percent"), (v, y), xytext=(3, 0),
                             textcoords="offset points", ha="left", va="center",
-                            fontsize=VALUE_SIZE, fontfamily=FONT,
+                            fontsize=label_size, fontfamily=FONT,
                             color=ACCENT_TEXT if s["key"] in ("target", "then") else TEXT,
                             fontweight="bold" if s["key"] == "target" else "normal")
             else:
                 unavailable = True
                 ax.annotate(STATUS_TEXT.get(r["status"], "niet gepubliceerd"), (0, y),
                             xytext=(3, 0), textcoords="offset points", ha="left",
-                            va="center", fontsize=VALUE_SIZE, fontstyle="italic",
+                            va="center", fontsize=label_size, fontstyle="italic",
                             color=MUTED, fontfamily=FONT)
     ax.set_yticks(range(len(bands)), [_capital(b.band) for b in bands])
     ax.set_ylim(len(bands) - 0.5, -0.5)

@@ -112,7 +112,8 @@ def group_map(c, indicator: str, scope: str = "arrondissement", *, ds=None,
 
     x0, y0, x1, y1 = bounds.loc[codes, "geometry"].total_bounds if codes else (0, 0, 1, 1)
     aspect = (x1 - x0) / max(y1 - y0, 1.0)  # width / height of the area
-    map_height = min(6.2, max(3.6, 5.6 / max(aspect, 0.1)))
+    # at most ~7 inches in all: legible when printed at most ~11 cm high (report.css)
+    map_height = min(4.6, max(3.4, 4.6 / max(aspect, 0.1)))
     fig, ax = _new_figure(map_height + 2.2)
     target = c.target.nis
     order = sorted(codes, key=lambda n: (n == target, n in group_codes))  # outlines on top
