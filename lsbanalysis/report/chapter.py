@@ -86,7 +86,8 @@ class Chapter:
         from IPython.display import HTML
 
         save_table(frame, name, self.output_dir)
-        _display(HTML(tables.html_table(frame, caption or self.caption(name))))
+        _display(HTML(tables.html_table(frame, caption or self.caption(name),
+                                        highlight=self.gemeente)))
 
     def figure(self, fig, name: str) -> None:
         """Show a chart with its text alternative and data table; write it as PNG and SVG."""
@@ -108,7 +109,7 @@ class Chapter:
                 "name": name,
                 "alt": text.alt,
                 "caption": text.caption,
-                "table": tables.html_table(text.table, text.caption),
+                "table": tables.html_table(text.table, text.caption, highlight=self.gemeente),
             }
         display({"image/png": base64.b64encode(png).decode("ascii"),
                  "text/plain": text.alt if text is not None else f"Figuur {name}"},

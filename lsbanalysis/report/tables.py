@@ -89,9 +89,12 @@ def findings_markdown(findings, empty: str = "Geen vaststellingen.") -> str:
 _NUMERIC = re.compile(r"^[-+]?[\d.,]+(?: ?(?:%|€|inw\./km²|procentpunt))?$|^\d+ van \d+$")
 
 
-def html_table(frame: pd.DataFrame, caption: str, *, css: str = "lsb-table") -> str:
+def html_table(frame: pd.DataFrame, caption: str, *, css: str = "lsb-table",
+               highlight: str | None = None) -> str:
     """A table as accessible HTML: a caption, column header cells (``scope="col"``) and the
-    first column as row header cells (``scope="row"``); numeric columns are right-aligned."""
+    first column as row header cells (``scope="row"``); numeric columns are right-aligned.
+    Rows whose first cell is ``highlight`` (or starts with it and a space) are marked
+    ``class="target"`` (bold): the target municipality."""
 
     def esc(value) -> str:
         if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -110,7 +113,10 @@ def html_table(frame: pd.DataFrame, caption: str, *, css: str = "lsb-table") -> 
         cells = [f'<th scope="row">{esc(record[0])}</th>'] + [
             f"<td{n}>{esc(v)}</td>"
             for v, n in zip(record[1:], num[1:], strict=True)]
-        rows.append(f"<tr>{''.join(cells)}</tr>")
+        first = str(record[0])
+        mark = highlight and (first == highlight or first.startswith(f"{highlight} "))
+        tr = '<tr class="target">' if mark else "<tr>"
+        rows.append(f"{tr}{''.join(cells)}</tr>")
     return (f'<table class="{css}">\n<caption>{esc(caption)}</caption>\n'
             f"<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(rows)
             + "\n</tbody>\n</table>")
