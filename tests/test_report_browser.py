@@ -216,3 +216,30 @@ def test_axe_does_find_planted_violations(page):
     found = Axe().run(other, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]}})
     other.close()
     assert {v["id"] for v in found.response["violations"]} >= {"image-alt", "color-contrast"}
+
+
+def test_pdf_is_tagged_with_language_and_alt_texts(pdf, herenthout_report):
+    """A tagged PDF: screen readers get the structure, the language and each chart's text."""
+    from bs4 import BeautifulSoup
+    from pypdf import PdfReader
+    from pypdf.generic import ArrayObject, DictionaryObject
+
+    root = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
+    assert root["/Lang"] == "nl-BE"
+    alts, seen, todo = [], set(), [root["/StructTreeRoot"]]
+    while todo:
+        ref = todo.pop()
+        node = ref.get_object()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, DictionaryObject):
+            if "/Alt" in node:
+                alts.append(str(node["/Alt"]))
+            kids = node.get("/K")
+            if kids is not None:
+                todo += list(kids) if isinstance(kids.get_object(), ArrayObject) else [kids]
+        elif isinstance(node, ArrayObject):
+            todo += list(node)
+    soup = BeautifulSoup(herenthout_report.html.read_text(encoding="utf-8"), "html.parser")
+    assert sorted(alts) == sorted(img["alt"] for img in soup.find_all("img"))
