@@ -117,15 +117,18 @@ def test_assemble_writes_alt_text_and_table_from_the_output_metadata():
         new_output("display_data", data={"image/png": png, "text/plain": "Figuur"},
                    metadata={"image/png": {"width": 800, "height": 500}, FIGURE_METADATA: chart}),
         new_output("display_data", data={"image/png": png}),
+        new_output("display_data", data={"image/png": png},
+                   metadata={"image/png": {"width": 800, "height": 1100}}),
     ])])
     html = assemble_html([("arbeid", "Arbeid", nb)],
                          ReportContext(gemeente="Herenthout", nis="13012",
                                        group_label="ISOM-gemeenten"))
     soup = BeautifulSoup(html, "html.parser")
-    first, second = soup.find_all("figure")
+    first, second, tall = soup.find_all("figure")
     assert first.img["alt"] == chart["alt"] and 'alt="Staafdiagram' in html and "&lt;b&gt;" in html
     assert first.img["width"] == "800" and first["id"] == "arbeid-figuur-1"
     assert first.details.summary.text == "Tabel bij de figuur: Werkzoekendengraad, 2024"
     assert second.img["alt"] == "Figuur 2 bij Arbeid" and second.details is None
+    assert first["class"] == ["figure"] and tall["class"] == ["figure", "figure-tall"]
     assert soup.html["lang"] == "nl-BE"
     assert '@top-left { content: "Omgevingsanalyse Herenthout · ISOM-gemeenten · ' in html

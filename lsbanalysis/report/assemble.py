@@ -59,6 +59,8 @@ HIDDEN_TAGS = frozenset(
 NO_OUTPUT_TAGS = frozenset({"remove-output", "remove_output", "remove-outputs"})
 #: A table with at most this many rows (header included) is never split across pages.
 SMALL_TABLE_ROWS = 9
+#: Height / width above which a figure counts as tall (printed larger, on a page of its own).
+TALL_FIGURE = 0.9
 # Object reprs are noise in a report: "<Axes: title={…}>", "[<matplotlib.lines.Line2D at 0x…>]",
 # "<Figure size 640x480 with 1 Axes>", "Text(0.5, 1.0, 'Titel')".
 _NOISE = re.compile(r"[\[(]?\s*(?:<[^<>\n]*>\s*(?:,\s*)?)+[\])]?|\[?Text\(.*\)\]?", re.S)
@@ -271,8 +273,12 @@ class _Chapter:
                     f"<summary>Tabel bij de figuur: {esc(chart.get('caption') or '')}</summary>\n"
                     f'<div class="table-wrap">\n{chart["table"]}\n</div>\n</details>\n'
                 )
+            # A chart much taller than wide (a ranking of many municipalities) is printed up
+            # to a page high to stay legible; the others at most ~43 % of a page (report.css).
+            w, h = meta.get("width"), meta.get("height")
+            tall = " figure-tall" if w and h and h / w > TALL_FIGURE else ""
             return (
-                f'<figure class="figure" id="{anchor}">\n'
+                f'<figure class="figure{tall}" id="{anchor}">\n'
                 f'<img src="data:{mime};base64,{b64}" alt="{esc(alt)}"{size}>\n'
                 f"{data}</figure>\n"
             )
