@@ -76,6 +76,7 @@ def pages(pdf) -> list[dict]:
                 "top": min((t for t, _ in body), default=None),
                 "bottom": max((b for _, b in body), default=None),
                 "images": len(p.images),
+                "tallest": max((o["bottom"] - o["top"] for o in p.images), default=0),
             })
     return out
 
@@ -178,16 +179,18 @@ def test_pdf_contents_give_the_right_pages_and_link_to_them(pdf, pages):
 
 def test_no_page_is_more_than_half_empty_except_before_a_chapter(pdf, pages):
     """The body's filled height per page, against the fullest page; pages before a chapter
-    (or the colophon, or the annex), the cover and the last page may be short."""
+    (or the colophon, or the annex), the cover and the last page may be short, and so may a
+    page before a chart taller than half a page (report.css: figure-tall)."""
     from lsbanalysis.report.runner import CHAPTERS
 
     where = destination_pages(pdf)
     starts = {where[c] for c, _, _ in CHAPTERS} | {where["colofon"], where["bijlage"]}
     top = min(p["top"] for p in pages[1:] if p["top"] is not None)
     bottom = max(p["bottom"] for p in pages if p["bottom"] is not None)
+    tall = {n for n, p in enumerate(pages, start=1) if p["tallest"] > (bottom - top) / 2}
     short = []
     for number, p in enumerate(pages, start=1):
-        if number == 1 or number == len(pages) or number + 1 in starts:
+        if number == 1 or number == len(pages) or number + 1 in starts | tall:
             continue
         filled = (p["bottom"] - top) / (bottom - top)
         if filled < 0.5:
