@@ -132,3 +132,46 @@ def test_assemble_writes_alt_text_and_table_from_the_output_metadata():
     assert first["class"] == ["figure"] and tall["class"] == ["figure", "figure-tall"]
     assert soup.html["lang"] == "nl-BE"
     assert '@top-left { content: "Omgevingsanalyse Herenthout · ISOM-gemeenten · ' in html
+
+
+def test_chapter_figure_passes_alt_text_and_table_to_the_report(tmp_path, monkeypatch):
+    import base64
+
+    import IPython.display
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from lsbanalysis import charts
+    from lsbanalysis.report.chapter import Chapter
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display",
+                        lambda data, raw=False, metadata=None: shown.append((data, metadata)))
+    ch = Chapter("Herenthout", "ISOM", output_dir=tmp_path)
+    ch.figure(charts.ranking_bars(ch.c, "werkzoekendengraad"), "wzg")
+    own = Figure(figsize=(4, 3))
+    own.subplots().bar(["a", "b"], [1, 2])
+    ch.figure(own, "eigen", alt="Staafdiagram: a 1 en b 2, 2024.",
+              table=pd.DataFrame({"Gebied": ["a", "b"], "Waarde": ["1", "2"]}))
+    ch.figure(Figure(figsize=(2, 2)), "zonder")
+    (chart, chart_meta), (mine, mine_meta), (bare, bare_meta) = shown
+    png = base64.b64decode(chart["image/png"])
+    assert png.startswith(b"\x89PNG") and chart_meta["image/png"]["width"] > 500
+    fig = chart_meta[FIGURE_METADATA]
+    assert fig["alt"].startswith("Staafdiagram: Werkzoekendengraad")
+    assert "Herenthout: " in fig["alt"]
+    assert chart["text/plain"] == fig["alt"]
+    table = BeautifulSoup(fig["table"], "html.parser")
+    assert table.caption.text == fig["caption"]
+    assert table.find("tr", class_="target").th.text == "Herenthout"
+    assert mine_meta[FIGURE_METADATA]["alt"] == "Staafdiagram: a 1 en b 2, 2024."
+    assert "<caption>Eigen</caption>" in mine_meta[FIGURE_METADATA]["table"]
+    assert FIGURE_METADATA not in bare_meta  # no text given: the report says so (test above)
+    figures = tmp_path / "figures"
+    assert sorted(p.name for p in figures.iterdir()) == [
+        "eigen.csv", "eigen.png", "eigen.svg", "wzg.csv", "wzg.png", "wzg.svg",
+        "zonder.png", "zonder.svg"]
+    assert (figures / "wzg.csv").read_text(encoding="utf-8-sig").startswith("gebied;code;")

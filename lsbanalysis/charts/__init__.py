@@ -18,15 +18,16 @@ The house style (:data:`STYLE`) is applied while a figure is built, through
     plt.close(fig)
 
 One module per job: :mod:`~lsbanalysis.charts.style` (house style, figure frame),
-:mod:`~lsbanalysis.charts.common` (reading a comparison), and one module per kind of chart:
+:mod:`~lsbanalysis.charts.common` (reading a comparison), :mod:`~lsbanalysis.charts.alttext`
+(text alternatives and data tables), and one module per kind of chart:
 :mod:`~lsbanalysis.charts.ranking`, :mod:`~lsbanalysis.charts.trends`,
 :mod:`~lsbanalysis.charts.bands` and :mod:`~lsbanalysis.charts.maps`.
 """
 
 # The constants below were public names of the single charts module: they stay importable
 # as ``charts.ACCENT`` etc. (tests and notebooks use some), without widening ``__all__``.
+from lsbanalysis.charts.alttext import ChartText, describe
 from lsbanalysis.charts.bands import income_bands
-from lsbanalysis.charts.describe import ChartText, describe
 from lsbanalysis.charts.maps import (  # noqa: F401
     MAP_CMAP,
     group_map,

@@ -10,6 +10,7 @@ from matplotlib.patches import Patch
 
 from lsbanalysis import fmt
 from lsbanalysis.analysis.groups import arrondissement_phrase
+from lsbanalysis.charts.alttext import ChartText, attach, join, listing, shown
 from lsbanalysis.charts.common import (
     _group_phrase,
     _group_short,
@@ -18,7 +19,6 @@ from lsbanalysis.charts.common import (
     _sources,
     _span,
 )
-from lsbanalysis.charts.describe import ChartText, attach, join, listing, shown
 from lsbanalysis.charts.style import (
     ACCENT,
     ACCENT_TEXT,

@@ -13,8 +13,8 @@ from matplotlib.path import Path
 
 from lsbanalysis import fmt
 from lsbanalysis.analysis.groups import CURRENT_GEOGRAPHY, arrondissement_phrase
+from lsbanalysis.charts.alttext import ChartText, attach, extremes, join, listing, shown
 from lsbanalysis.charts.common import _group_phrase, _indicator, _sources
-from lsbanalysis.charts.describe import ChartText, attach, extremes, join, listing, shown
 from lsbanalysis.charts.style import (
     ACCENT,
     FONT,

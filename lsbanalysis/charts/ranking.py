@@ -7,6 +7,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from lsbanalysis import fmt
+from lsbanalysis.charts.alttext import ChartText, attach, extremes, join, listing, shown
 from lsbanalysis.charts.common import (
     _group_phrase,
     _indicator_rows,
@@ -16,7 +17,6 @@ from lsbanalysis.charts.common import (
     _reference_rows,
     _sources,
 )
-from lsbanalysis.charts.describe import ChartText, attach, extremes, join, listing, shown
 from lsbanalysis.charts.style import (
     ACCENT,
     ACCENT_TEXT,

@@ -8,6 +8,7 @@ from matplotlib.ticker import FixedLocator, MaxNLocator
 
 from lsbanalysis import fmt
 from lsbanalysis.analysis.groups import arrondissement_phrase
+from lsbanalysis.charts.alttext import ChartText, attach, join, listing, shown
 from lsbanalysis.charts.common import (
     _indicator,
     _reference_name,
@@ -15,7 +16,6 @@ from lsbanalysis.charts.common import (
     _sources,
     _span,
 )
-from lsbanalysis.charts.describe import ChartText, attach, join, listing, shown
 from lsbanalysis.charts.style import (
     ACCENT,
     ACCENT_TEXT,

@@ -89,12 +89,20 @@ class Chapter:
         _display(HTML(tables.html_table(frame, caption or self.caption(name),
                                         highlight=self.gemeente)))
 
-    def figure(self, fig, name: str) -> None:
-        """Show a chart with its text alternative and data table; write it as PNG and SVG."""
+    def figure(self, fig, name: str, alt: str | None = None,
+               table: pd.DataFrame | None = None) -> None:
+        """Show a chart with its text alternative and data table; write it as PNG and SVG.
+
+        Charts of :mod:`lsbanalysis.charts` carry both. For another figure give ``alt`` (what
+        it shows, with its key numbers, in Dutch) and, if possible, ``table`` (the values).
+        """
         from IPython.display import display
 
-        from lsbanalysis.charts import describe
+        from lsbanalysis.charts.alttext import ChartText, attach, describe
 
+        if alt is not None:
+            frame = table if table is not None else pd.DataFrame()
+            attach(fig, ChartText(alt, self.caption(name), frame, frame))
         save_figure(fig, name, self.output_dir)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=DISPLAY_DPI, bbox_inches="tight",
@@ -105,12 +113,10 @@ class Chapter:
         meta: dict = {"image/png": {"width": width, "height": height}}
         text = describe(fig)
         if text is not None:
-            meta[FIGURE_METADATA] = {
-                "name": name,
-                "alt": text.alt,
-                "caption": text.caption,
-                "table": tables.html_table(text.table, text.caption, highlight=self.gemeente),
-            }
+            meta[FIGURE_METADATA] = {"name": name, "alt": text.alt, "caption": text.caption}
+            if len(text.table.columns):
+                meta[FIGURE_METADATA]["table"] = tables.html_table(
+                    text.table, text.caption, highlight=self.gemeente)
         display({"image/png": base64.b64encode(png).decode("ascii"),
                  "text/plain": text.alt if text is not None else f"Figuur {name}"},
                 raw=True, metadata=meta)

@@ -67,10 +67,10 @@ def save_figure(fig, name: str, output_dir: str | Path, *, dpi: int = PNG_DPI) -
     fig.savefig(png, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     with matplotlib.rc_context({"svg.hashsalt": "lsbanalysis"}):  # stable ids in the SVG
         fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
-    from lsbanalysis.charts.describe import describe
+    from lsbanalysis.charts.alttext import describe
 
     text = describe(fig)
-    if text is None:
+    if text is None or not len(text.data.columns):
         return SavedFiles((SavedFile(png), SavedFile(svg)))
     csv = base.with_name(base.name + ".csv")
     text.data.to_csv(csv, sep=";", decimal=",", encoding="utf-8-sig", index=False)
