@@ -15,7 +15,7 @@ export REPORT_GEMEENTE = $(value GEMEENTE)
 export REPORT_REFERENTIE = $(value REFERENTIE)
 export REPORT_JAAR = $(value JAAR)
 
-.PHONY: env test report bench data fetch lint clean
+.PHONY: env system-deps test report bench data fetch lint clean
 
 # The environment: a virtualenv with the package (editable) and its test tools.
 $(STAMP): pyproject.toml
@@ -27,13 +27,21 @@ $(STAMP): pyproject.toml
 
 env: $(STAMP)
 
-test: env
+# Debian packages: Chromium (PDF, browser test), poppler-utils, fonts; only when missing.
+system-deps:
+	scripts/system_deps.sh
+
+test: env system-deps
 	$(BIN)/ruff check lsbanalysis tests notebooks
 	$(BIN)/python -m pytest
 
+# The PDF needs Chromium: installed here when possible; without it the HTML is still made and
+# lsb report says how to get the PDF.
 report: env
+	-scripts/system_deps.sh
 	"$(BIN)/lsb" report --gemeente "$$REPORT_GEMEENTE" --referentie "$$REPORT_REFERENTIE" \
-		$${REPORT_JAAR:+--jaar "$$REPORT_JAAR"}
+		$${REPORT_JAAR:+--jaar "$$REPORT_JAAR"} \
+		--pdf
 
 bench: env
 	$(BIN)/python -m lsbanalysis.bench

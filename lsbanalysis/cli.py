@@ -226,9 +226,13 @@ def findings_cmd(gemeente, referentie, jaar, indicators, alle) -> None:
 @click.option("--wacht", "lock_timeout", type=click.FloatRange(min=0), default=600,
               show_default=True,
               help="Seconden wachten als een andere run hetzelfde rapport maakt (0: niet wachten).")
+@click.option("--pdf", "pdf", is_flag=True,
+              help="Ook analyserapport.pdf maken (A4, met headless Chromium).")
 def report_cmd(gemeente: str, referentie: str, jaar: int | None, out_root: Path | None,
-               force: bool, jobs: int, store_dir: Path | None, lock_timeout: float) -> None:
-    """Maak het analyserapport (één HTML-bestand) voor een gemeente en referentiegroep.
+               force: bool, jobs: int, store_dir: Path | None, lock_timeout: float,
+               pdf: bool) -> None:
+    """Maak het analyserapport (één HTML-bestand, met --pdf ook een PDF) voor een gemeente en
+    referentiegroep.
 
     Met --jaar N toont het rapport per indicator de laatste waarde tot en met N, in een eigen
     map (bv. reports/herenthout-isom-2022/).
@@ -241,7 +245,7 @@ def report_cmd(gemeente: str, referentie: str, jaar: int | None, out_root: Path 
 
     result = runner.build_report(
         gemeente, referentie, jaar, out_root=out_root or REPORTS_DIR, force=force, jobs=jobs,
-        store_dir=store_dir, lock_timeout=lock_timeout,
+        store_dir=store_dir, lock_timeout=lock_timeout, pdf=pdf,
         progress=lambda line: click.echo(f"  {line}", err=True),
     )
     if result.skipped:
@@ -251,11 +255,18 @@ def report_cmd(gemeente: str, referentie: str, jaar: int | None, out_root: Path 
             since = result.finished_at or "de vorige run"
         click.echo(f"Ongewijzigd sinds {since}; niets te doen (gebruik --force).")
         return
+    click.echo(f"Analyserapport: {_shown(result.html)}")
+    if result.pdf is not None:
+        click.echo(f"PDF: {_shown(result.pdf)}")
+    elif result.pdf_note:
+        click.secho(result.pdf_note, fg="yellow", err=True)
+
+
+def _shown(path: Path) -> Path:
     try:
-        shown = result.html.resolve().relative_to(Path.cwd())
+        return path.resolve().relative_to(Path.cwd())
     except ValueError:
-        shown = result.html
-    click.echo(f"Analyserapport: {shown}")
+        return path
 
 
 if __name__ == "__main__":

@@ -48,3 +48,29 @@ def built_store(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Built
         observations=io.read_table(out / io.OBSERVATIONS_FILE),
         geography=io.read_table(out / io.GEOGRAPHY_FILE),
     )
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The Chromium executable that prints reports (Debian's chromium, scripts/system_deps.sh).
+
+    Skips the test when there is none, except under CI, where the browser tests must run.
+    """
+    from lsbanalysis.report.pdf import engine_problem, find_browser
+
+    problem = engine_problem()
+    if problem:
+        if UNDER_CI:
+            pytest.fail(f"CI=true but the browser tests cannot run: {problem}")
+        pytest.skip(problem)
+    return find_browser()
+
+
+@pytest.fixture(scope="session")
+def herenthout_report(tmp_path_factory):
+    """The real Herenthout-vs-ISOM analyserapport on the embedded store, built once per session,
+    with its PDF when a browser is there."""
+    from lsbanalysis.report.runner import build_report
+
+    return build_report("Herenthout", "ISOM", out_root=tmp_path_factory.mktemp("reports"),
+                        pdf=True)

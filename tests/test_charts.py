@@ -281,3 +281,110 @@ def test_figures_render_to_png_and_svg(c, tmp_path):
         assert (tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
         assert "<svg" in (tmp_path / f"{name}.svg").read_text()[:500]
         plt.close(fig)
+
+
+# -- text alternatives, more than colour, contrast ----------------------------------------------
+
+
+def _value_in(text: str, c, indicator: str) -> str:
+    """The target's value as the report writes it, read from the comparison (not hard-coded)."""
+    from lsbanalysis import fmt
+
+    t = c.table
+    row = t[(t["indicator"] == indicator) & (t["role"] == "target")].iloc[0]
+    value = fmt.value(float(row["value"]), c.catalogue[indicator].unit)
+    assert value in text, (value, text)
+    return value
+
+
+def test_ranking_bars_text_alternative_and_table(c):
+    fig = charts.ranking_bars(c, "mediaanprijs_appartementen")
+    d = charts.describe(fig)
+    assert d.alt.startswith("Staafdiagram: ") and "2024" in d.alt
+    value = _value_in(d.alt, c, "mediaanprijs_appartementen")
+    assert f"Herenthout: {value} (rang " in d.alt
+    nis, name = suppressed_member(c, "mediaanprijs_appartementen")
+    assert f"Geen gepubliceerde waarde voor {name}" in d.alt
+    assert "de ISOM-gemeenten samen niet berekenbaar" in d.alt
+    # the table lists exactly what is drawn or marked: every member and the four points
+    assert len(d.table) == len(c.group.codes) + 4
+    assert d.table.loc[d.table["Gebied"] == name, "Mediaanprijs appartementen"].item() \
+        .startswith("geheim")
+    # the numbers behind the bars: the data rows match the bar lengths
+    drawn = {gid[5:]: b.get_width() for gid, b in bars(fig).items()}
+    data = d.data.set_index("code")["waarde"]
+    assert {k: data[k] for k in drawn} == pytest.approx(drawn)
+    assert data[nis] != data[nis]  # NaN, never zero
+
+
+def test_trend_and_bands_and_map_text_alternatives(c, geel):
+    import re
+
+    cases = {
+        "trend": (charts.trend_lines(c, "werkzoekendengraad"), "Lijndiagram: "),
+        "klassen": (charts.income_bands(c, compare_year=2015), "Staafdiagram: "),
+        "kaart": (charts.group_map(c, "werkzoekendengraad"), "Kaart: "),
+        "groep": (charts.group_map(c, "werkzoekendengraad", scope="groep"), "Kaart: "),
+        "geel": (charts.trend_lines(geel, "inwoners"), "Lijndiagram: "),
+    }
+    for name, (fig, start) in cases.items():
+        d = charts.describe(fig)
+        assert d is not None and d.alt.startswith(start), name
+        assert re.search(r"\d", d.alt) and len(d.alt) > 80, name
+        assert not re.search(r"\d\.\d{1,2}\b(?! )", d.alt.replace("€", "")), name  # no 4.9
+        assert len(d.table) and list(d.table.columns) and d.caption, name
+        assert len(d.table) == len(d.data), name
+    _value_in(charts.describe(cases["trend"][0]).alt, c, "werkzoekendengraad")
+    _value_in(charts.describe(cases["kaart"][0]).alt, c, "werkzoekendengraad")
+    trend = charts.describe(cases["trend"][0])
+    assert "het arrondissement Turnhout" in trend.alt and "2014–2024" in trend.alt
+    assert list(trend.table["Jaar"]) == [str(y) for y in trend.data["jaar"]]
+    bands = charts.describe(cases["klassen"][0])
+    assert len(bands.table) == 6 and "Herenthout 2015" in bands.table.columns
+    assert "10,9 %" in bands.alt  # the band < 10.000 € in 2022, as in the chart
+    kaart = charts.describe(cases["kaart"][0])
+    assert "(dik omrand)" in kaart.alt
+    assert set(kaart.data["nis"]) == set(map_patches(cases["kaart"][0]))
+    assert "Geel" in charts.describe(cases["geel"][0]).alt
+
+
+def test_target_is_marked_by_more_than_colour(c):
+    from matplotlib.lines import Line2D
+
+    fig = charts.ranking_bars(c, "werkzoekendengraad")
+    target = bars(fig)["balk-13012"]
+    assert target.get_linewidth() > 0 and target.get_edgecolor() != target.get_facecolor()
+    assert all(b.get_linewidth() == 0 for g, b in bars(fig).items() if g != "balk-13012")
+
+    fig = charts.trend_lines(c, "werkzoekendengraad")
+    lines = {ln.get_gid(): ln for ln in fig.axes[0].get_lines() if ln.get_gid()}
+    others = [ln for g, ln in lines.items() if g != "lijn-target"]
+    assert {ln.get_marker() for ln in others}.isdisjoint({lines["lijn-target"].get_marker()})
+    assert all(lines["lijn-target"].get_linewidth() > ln.get_linewidth() for ln in others)
+    assert isinstance(lines["lijn-target"], Line2D)
+    legend = fig.axes[0].get_legend()
+    bold = [t.get_text() for t in legend.get_texts() if t.get_fontweight() == "bold"]
+    assert len(bold) == 1 and bold[0].startswith("Herenthout:")
+
+    fig = charts.income_bands(c)
+    target = [b for g, b in bars(fig, "band-").items() if g.startswith("band-target-")]
+    assert all(b.get_linewidth() > 1 and b.get_edgecolor() == to_rgba(charts.TEXT)
+               for b in target)
+
+    fig = charts.group_map(c, "werkzoekendengraad")
+    labels = [t for t in fig.axes[0].texts if t.get_text() == "Herenthout"]
+    assert labels and labels[0].get_fontweight() == "bold"
+
+
+def test_house_colours_have_enough_contrast():
+    from lsbanalysis.charts import style
+
+    for key, colour in style.COLOURS.items():  # bars, lines, outlines: 3:1 (WCAG 1.4.11)
+        assert charts.contrast_ratio(colour) >= 3, (key, colour)
+    for name in ("NO_VALUE_HATCH", "OUTLINE", "MAP_EDGE"):
+        assert charts.contrast_ratio(getattr(style, name)) >= 3, name
+    for name in ("TEXT", "MUTED", "ACCENT_TEXT"):  # text: 4.5:1 (WCAG 1.4.3)
+        assert charts.contrast_ratio(getattr(style, name)) >= 4.5, name
+    assert charts.contrast_ratio("#FFFFFF") == pytest.approx(1.0)
+    assert charts.contrast_ratio("#000000") == pytest.approx(21.0)
+    assert charts.contrast_ratio("#767676") == pytest.approx(4.54, abs=0.01)

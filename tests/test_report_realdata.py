@@ -19,8 +19,8 @@ TEXT_CHAPTERS = {"samenvatting", "vaststellingen"}
 
 
 @pytest.fixture(scope="module")
-def herenthout(tmp_path_factory):
-    return build_report("Herenthout", "ISOM", out_root=tmp_path_factory.mktemp("reports"))
+def herenthout(herenthout_report):
+    return herenthout_report
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,7 @@ def test_herenthout_isom_report(herenthout):
         figures = folder / "chapters" / chapter / "figures"
         pngs = {p.stem for p in figures.glob("*.png")}
         assert pngs and pngs == {p.stem for p in figures.glob("*.svg")}
+        assert pngs == {p.stem for p in figures.glob("*.csv")}  # the values each chart draws
     assert list((folder / "chapters" / "samenvatting" / "tables").glob("kerncijfers*.csv"))
 
 

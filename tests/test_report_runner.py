@@ -274,8 +274,7 @@ def test_report_is_one_self_contained_html_without_code(built):
         "Fiscale inkomens &lt;test&gt;",
         "Statbel",
         "aanslagjaar 2023",
-        "income.xlsx",
-        "sha256 abababababab",
+        "1 bestand, met controlegetal in de",
         "CC BY 4.0",
         "Herenthout (NIS 13012)",
         "Vorselaar (13044)",
@@ -283,6 +282,11 @@ def test_report_is_one_self_contained_html_without_code(built):
         "Gegenereerd",
     ):
         assert needle in colophon, needle
+    # the per-file checksums: in full, in the annex table, not in the colophon's text
+    annex = colophon.split('<section class="annex" id="bijlage">', 1)[1]
+    assert "ab" * 32 not in colophon.split('<section class="annex"', 1)[0]
+    assert '<th scope="row">income.xlsx</th><td class="hash">' + "ab" * 32 + "</td>" in annex
+    assert '<th colspan="2" scope="rowgroup">Fiscale inkomens &lt;test&gt;</th>' in annex
     # works offline: nothing loaded from elsewhere
     for external in ('src="http', "<link", "@import", "url(http", "<script"):
         assert external not in text
@@ -606,6 +610,78 @@ def test_cli_prints_where_the_report_is(tmp_path, monkeypatch):
     assert "Analyserapport: herenthout-isom/analyserapport.html" in result.output
     assert seen["args"] == ("Herenthout", "ISOM", 2022)
     assert seen["force"] is True and seen["jobs"] == 3
+
+
+# -- the PDF: published with the HTML, or not at all ---------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_pdf_is_published_with_the_html_and_never_left_stale(store, tmp_path, chromium):
+    first = build(tmp_path, store, pdf=True)
+    assert first.pdf == first.folder / "analyserapport.pdf" and first.pdf_note is None
+    assert first.pdf.read_bytes().startswith(b"%PDF")
+    pages = first.manifest["pdf"]["pages"]
+    assert pages >= 4 and first.manifest["durations"]["pdf"] > 0  # cover, contents, 2 chapters
+    again = build(tmp_path, store, pdf=True)  # unchanged, PDF present: nothing to do
+    assert again.skipped and again.pdf == first.pdf
+    without = build(tmp_path, store, force=True)  # a new HTML without a PDF: the old one goes
+    assert not without.skipped and without.pdf is None
+    assert not (without.folder / "analyserapport.pdf").exists()
+    assert without.manifest["pdf"] is None
+    back = build(tmp_path, store, pdf=True)  # same fingerprint, but the PDF is missing: made
+    assert not back.skipped and back.pdf.is_file()
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_without_a_browser_the_html_is_published_and_the_note_says_how(
+    store, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("LSB_CHROMIUM", str(tmp_path / "geen-chromium"))
+    lines: list[str] = []
+    result = build(tmp_path, store, pdf=True, progress=lines.append)
+    assert result.html.is_file() and result.pdf is None
+    assert not (result.folder / "analyserapport.pdf").exists()
+    assert "geen Chromium gevonden" in result.pdf_note
+    assert "scripts/system_deps.sh" in result.pdf_note and "--pdf" in result.pdf_note
+    assert result.pdf_note in lines
+
+
+@pytest.mark.slow
+def test_a_failing_browser_publishes_nothing(store, tmp_path, monkeypatch, chromium):
+    published = build(tmp_path, store, pdf=True)
+    before = snapshot(published.folder)
+    broken = tmp_path / "kapotte-chromium"
+    broken.write_text("#!/bin/sh\necho 'kapot' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    monkeypatch.setenv("LSB_CHROMIUM", str(broken))
+    with pytest.raises(ReportError, match="de PDF kon niet gemaakt worden") as err:
+        build(tmp_path, store, pdf=True, force=True)
+    assert "Het vorige rapport blijft ongewijzigd" in str(err.value)
+    assert snapshot(published.folder) == before  # the old HTML and PDF, still a pair
+    assert leftovers(tmp_path) == []
+
+
+def test_cli_report_pdf_option(tmp_path, monkeypatch):
+    seen = {}
+
+    def fake_build(*args, **kwargs):
+        seen.update(kwargs)
+        folder = tmp_path / "herenthout-isom"
+        return runner.ReportResult(html=folder / "analyserapport.html", folder=folder,
+                                   skipped=False, fingerprint="f", finished_at=None,
+                                   pdf=None, pdf_note="Geen PDF: geen Chromium gevonden.")
+
+    monkeypatch.setattr(runner, "build_report", fake_build)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        main, ["report", "--gemeente", "Herenthout", "--referentie", "ISOM", "--pdf"]
+    )
+    assert result.exit_code == 0, result.output
+    assert seen["pdf"] is True
+    assert "Analyserapport: herenthout-isom/analyserapport.html" in result.output
+    assert "Geen PDF: geen Chromium gevonden." in result.output
 
 
 # -- assembly, outputs, fingerprint (no kernels) -------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from lsbanalysis.report import tables
 from tests.test_compare import ds  # noqa: F401
 
@@ -32,3 +34,25 @@ def test_findings_markdown_carries_sources(ds):  # noqa: F811
     assert text.count("\n") == len(c.findings) - 1
     assert "*(Bron: " in text
     assert tables.findings_markdown([]) == "*Geen vaststellingen.*"
+
+
+def test_html_table_has_caption_header_cells_and_marks_the_target():
+    from bs4 import BeautifulSoup
+
+    from lsbanalysis.report.tables import html_table
+
+    frame = pd.DataFrame({"Gemeente": ["Olen", "Herenthout", "Herenthout-Zuid <x>"],
+                          "Graad": ["5,1 %", "4,9 %", "geheim"], "Rang": ["1", "2", "–"],
+                          "Soort": ["gemeente", "gemeente", "gemeente"]})
+    soup = BeautifulSoup(html_table(frame, "Graad & rang, 2024", highlight="Herenthout"),
+                         "html.parser")
+    table = soup.table
+    assert table.caption.text == "Graad & rang, 2024"
+    assert [(th.text, th.get("scope"), th.get("class")) for th in table.thead.find_all("th")] == [
+        ("Gemeente", "col", None), ("Graad", "col", ["num"]), ("Rang", "col", ["num"]),
+        ("Soort", "col", None)]
+    rows = table.tbody.find_all("tr")
+    assert [r.th.text for r in rows] == ["Olen", "Herenthout", "Herenthout-Zuid <x>"]
+    assert all(r.th["scope"] == "row" for r in rows)
+    assert [r.get("class") for r in rows] == [None, ["target"], None]
+    assert rows[2].find_all("td")[0].text == "geheim"

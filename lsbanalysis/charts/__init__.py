@@ -1,9 +1,11 @@
 """Charts for the analyserapport: ranking bars, trend lines, income bands and maps.
 
 Every function takes a :class:`~lsbanalysis.analysis.compare.Comparison` and returns a matplotlib
-``Figure``; none shows or saves it. Every figure carries its own Dutch title, a subtitle with
-the municipality, the reference group and the year, the unit, and a footer with the source and
-notes, so that a copied PNG stays self-explanatory. Numbers use Dutch notation (:mod:`fmt`).
+``Figure``; none shows or saves it. Each figure carries its text alternative and the table of
+the values it draws (:func:`describe`), made from the same rows as the picture. Every figure
+carries its own Dutch title, a subtitle with the municipality, the reference group and the year,
+the unit, and a footer with the source and notes, so that a copied PNG stays self-explanatory.
+Numbers use Dutch notation (:mod:`fmt`).
 
 Values that are not published (geheim, missing) are never drawn as a bar of length zero: they
 are listed with a marker text, and a footnote explains it.
@@ -16,13 +18,15 @@ The house style (:data:`STYLE`) is applied while a figure is built, through
     plt.close(fig)
 
 One module per job: :mod:`~lsbanalysis.charts.style` (house style, figure frame),
-:mod:`~lsbanalysis.charts.common` (reading a comparison), and one module per kind of chart:
+:mod:`~lsbanalysis.charts.common` (reading a comparison), :mod:`~lsbanalysis.charts.alttext`
+(text alternatives and data tables), and one module per kind of chart:
 :mod:`~lsbanalysis.charts.ranking`, :mod:`~lsbanalysis.charts.trends`,
 :mod:`~lsbanalysis.charts.bands` and :mod:`~lsbanalysis.charts.maps`.
 """
 
 # The constants below were public names of the single charts module: they stay importable
 # as ``charts.ACCENT`` etc. (tests and notebooks use some), without widening ``__all__``.
+from lsbanalysis.charts.alttext import ChartText, describe
 from lsbanalysis.charts.bands import income_bands
 from lsbanalysis.charts.maps import (  # noqa: F401
     MAP_CMAP,
@@ -31,6 +35,7 @@ from lsbanalysis.charts.maps import (  # noqa: F401
 from lsbanalysis.charts.ranking import chart_for, ranking_bars
 from lsbanalysis.charts.style import (  # noqa: F401
     ACCENT,
+    ACCENT_TEXT,
     COLOURS,
     FONT,
     FOOTER_SIZE,
@@ -38,6 +43,8 @@ from lsbanalysis.charts.style import (  # noqa: F401
     HALO,
     LABEL_SIZE,
     LINESTYLES,
+    MAP_EDGE,
+    MARKERS,
     MEMBER,
     MUTED,
     NO_BAR_NOTE,
@@ -56,6 +63,7 @@ from lsbanalysis.charts.style import (  # noqa: F401
     VALUE_SIZE,
     WIDTH,
     DutchFormatter,
+    contrast_ratio,
     house_style,
     savefig_kwargs,
 )
@@ -71,4 +79,7 @@ __all__ = [
     "income_bands",
     "group_map",
     "chart_for",
+    "describe",
+    "ChartText",
+    "contrast_ratio",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from lsbanalysis.analysis.findings import source_label
+from lsbanalysis.analysis.groups import arrondissement_phrase
 from lsbanalysis.charts.style import REFERENCE_ORDER, STATUS_TEXT, _capital
 from lsbanalysis.errors import LsbError
 
@@ -43,6 +44,21 @@ def _reference_name(row, c) -> str:
     if row["entity_type"] == "reference_group":
         return f"{_group_short(c)} (samen)"
     return str(row["name"])
+
+
+def _reference_phrase(row, c) -> str:
+    """A comparison point inside a Dutch sentence: 'de ISOM-gemeenten samen',
+    'het arrondissement Turnhout', 'de provincie Antwerpen', 'het Vlaams Gewest'."""
+    etype, name = row["entity_type"], str(row["name"])
+    if etype == "reference_group":
+        return f"{_group_phrase(c)} samen"
+    if etype == "arrondissement":
+        return f"het {arrondissement_phrase(name)}"
+    if etype == "province":
+        return "de " + (name[0].lower() + name[1:] if name.startswith("Provincie") else name)
+    if etype == "region":
+        return f"het {name}"
+    return name
 
 
 def _reference_notes(c, refs: pd.DataFrame) -> list[str]:

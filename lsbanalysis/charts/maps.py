@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib
 import numpy as np
+import pandas as pd
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import LinearSegmentedColormap, Normalize
 from matplotlib.figure import Figure
@@ -12,12 +13,14 @@ from matplotlib.path import Path
 
 from lsbanalysis import fmt
 from lsbanalysis.analysis.groups import CURRENT_GEOGRAPHY, arrondissement_phrase
+from lsbanalysis.charts.alttext import ChartText, attach, extremes, join, listing, shown
 from lsbanalysis.charts.common import _group_phrase, _indicator, _sources
 from lsbanalysis.charts.style import (
     ACCENT,
     FONT,
     HALO,
     LABEL_SIZE,
+    MAP_EDGE,
     MUTED,
     NO_VALUE,
     NO_VALUE_HATCH,
@@ -109,7 +112,8 @@ def group_map(c, indicator: str, scope: str = "arrondissement", *, ds=None,
 
     x0, y0, x1, y1 = bounds.loc[codes, "geometry"].total_bounds if codes else (0, 0, 1, 1)
     aspect = (x1 - x0) / max(y1 - y0, 1.0)  # width / height of the area
-    map_height = min(6.2, max(3.6, 5.6 / max(aspect, 0.1)))
+    # at most ~7 inches in all: legible when printed at most ~11 cm high (report.css)
+    map_height = min(4.6, max(3.4, 4.6 / max(aspect, 0.1)))
     fig, ax = _new_figure(map_height + 2.2)
     target = c.target.nis
     order = sorted(codes, key=lambda n: (n == target, n in group_codes))  # outlines on top
@@ -120,8 +124,9 @@ def group_map(c, indicator: str, scope: str = "arrondissement", *, ds=None,
         patch = PathPatch(
             _geometry_path(bounds.loc[nis, "geometry"]),
             facecolor=MAP_CMAP(norm(float(mun.loc[nis, "value"]))) if has_value else NO_VALUE,
-            edgecolor=ACCENT if is_target else OUTLINE if member else "white",
-            linewidth=3.2 if is_target else 1.6 if member else 0.7,
+            # grey borders, so that light shades stay apart from the background and each other
+            edgecolor=ACCENT if is_target else OUTLINE if member else MAP_EDGE,
+            linewidth=3.2 if is_target else 1.6 if member else 0.6,
             hatch=None if has_value else "////",
             zorder=4 if is_target else 3 if member else 2,
             joinstyle="round",
@@ -188,7 +193,48 @@ def group_map(c, indicator: str, scope: str = "arrondissement", *, ds=None,
 
     _map_labels(fig, ax, [(label(n), _label_point(bounds.loc[n, "geometry"]), n == target)
                           for n in labelled])
-    return fig
+    return attach(fig, _map_text(c, ind, mun, ok, codes, group_codes, where, period,
+                                 scope == "groep"))
+
+
+def _map_text(c, ind, mun, ok, codes: list[str], group_codes: set[str], where: str,
+              period: str, whole_group: bool) -> ChartText:
+    """Alt text and table of a map, from the values it colours."""
+    unit, target = ind.unit, c.target.nis
+    shown_rows = mun.loc[codes].assign(_ok=[bool(ok.get(n, False)) for n in codes])
+    shown_rows = shown_rows.sort_values(["_ok", "value", "name"],
+                                        ascending=[False, False, True])
+    published = [(str(r["name"]), float(r["value"]))
+                 for _, r in shown_rows[shown_rows["_ok"]].iterrows()]
+    parts = [f"Kaart: {ind.label} per gemeente, {period}, voor {c.target.name} en {where} "
+             f"({len(codes)} gemeenten); hoe donkerder, hoe hoger"]
+    if target in mun.index:
+        r = mun.loc[target]
+        parts.append(f"{c.target.name} (dik omrand): {shown(r['value'], r['status'], unit)}")
+    if whole_group and len(published) <= 12:
+        parts.append("waarden: " + listing(f"{n} {fmt.value(v, unit)}" for n, v in published))
+    else:
+        parts.append(extremes(published, unit))
+    hidden = sorted(str(n) for n in shown_rows.loc[~shown_rows["_ok"], "name"])
+    if hidden:
+        parts.append(f"geen gepubliceerde waarde voor {listing(hidden)} (gearceerd)")
+
+    table = pd.DataFrame({
+        "Gemeente": shown_rows["name"].astype(str).to_numpy(),
+        ind.short: [
+            shown(v, st, unit) for v, st in zip(shown_rows["value"], shown_rows["status"],
+                                                strict=True)],
+    })
+    data = pd.DataFrame({"gemeente": shown_rows["name"].astype(str).to_numpy(),
+                         "nis": shown_rows.index.to_numpy(), "indicator": ind.id,
+                         "jaar": period,
+                         "waarde": shown_rows["value"].where(shown_rows["_ok"]).to_numpy(),
+                         "status": shown_rows["status"].to_numpy()})
+    if group_codes:
+        flag = ["ja" if n in group_codes else "nee" for n in shown_rows.index]
+        table[_capital(c.group.label)] = flag
+        data["referentiegroep"] = flag
+    return ChartText(join(*parts), f"{ind.label} per gemeente, {period}", table, data)
 
 
 def _label_point(geom) -> tuple[float, float]:

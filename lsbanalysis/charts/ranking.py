@@ -7,21 +7,25 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from lsbanalysis import fmt
+from lsbanalysis.charts.alttext import ChartText, attach, extremes, join, listing, shown
 from lsbanalysis.charts.common import (
     _group_phrase,
     _indicator_rows,
     _reference_name,
     _reference_notes,
+    _reference_phrase,
     _reference_rows,
     _sources,
 )
 from lsbanalysis.charts.style import (
     ACCENT,
+    ACCENT_TEXT,
     COLOURS,
     FONT,
     MEMBER,
     MUTED,
     NO_BAR_NOTE,
+    REFERENCE_KIND,
     STATUS_TEXT,
     TEXT,
     UNIT_LABELS,
@@ -85,18 +89,23 @@ def ranking_bars(c, indicator: str) -> Figure:
     for y, e in zip(ys, entries, strict=True):
         if e["status"] == "ok":
             v = float(e["value"])
-            (bar,) = ax.barh(y, v, height=0.68, color=e["colour"], zorder=2)
+            # The target also has an outline (and a bold label): colour is not the only cue.
+            (bar,) = ax.barh(y, v, height=0.68, color=e["colour"], zorder=2,
+                             edgecolor=TEXT if e["target"] else "none",
+                             linewidth=1.3 if e["target"] else 0)
             bar.set_gid(f"balk-{e['entity']}")
             ax.annotate(fmt.value(v, ind.unit), (v, y), xytext=(4 if v >= 0 else -4, 0),
                         textcoords="offset points", ha="left" if v >= 0 else "right",
                         va="center", fontsize=VALUE_SIZE, fontfamily=FONT,
-                        color=ACCENT if e["target"] else TEXT,
+                        color=ACCENT_TEXT if e["target"] else TEXT,
                         fontweight="bold" if e["target"] else "normal")
         else:
             ax.annotate(STATUS_TEXT.get(e["status"], "niet gepubliceerd"), (0, y),
                         xytext=(4, 0), textcoords="offset points", ha="left", va="center",
                         fontsize=VALUE_SIZE, fontstyle="italic", fontfamily=FONT,
-                        color=ACCENT if e["target"] else MUTED, gid=f"geen-waarde-{e['entity']}")
+                        color=ACCENT_TEXT if e["target"] else MUTED,
+                        fontweight="bold" if e["target"] else "normal",
+                        gid=f"geen-waarde-{e['entity']}")
     if gap:
         ax.axhline(n_members - 0.5 + gap / 2, color="#8A8A8A", linewidth=0.9, zorder=1)
     _style_axes(ax, grid="x")
@@ -104,7 +113,7 @@ def ranking_bars(c, indicator: str) -> Figure:
     ax.set_yticks(ys, [_wrap_label(e["name"]) for e in entries])
     for tick, e in zip(ax.get_yticklabels(), entries, strict=True):
         if e["target"]:
-            tick.set_color(ACCENT)
+            tick.set_color(ACCENT_TEXT)
             tick.set_fontweight("bold")
     ax.set_ylim(max(ys) + 0.6, -0.6)
     ax.axvline(0, color="#8A8A8A", linewidth=0.8, zorder=3)
@@ -117,7 +126,48 @@ def ranking_bars(c, indicator: str) -> Figure:
     notes += _reference_notes(c, refs)
     _frame(fig, ind.label, f"{c.target.name} vergeleken met {_group_phrase(c)}, {period}",
            _sources(rows), notes)
-    return fig
+    return attach(fig, _ranking_text(c, ind, period, mun, refs))
+
+
+def _ranking_text(c, ind, period: str, mun: pd.DataFrame, refs: pd.DataFrame) -> ChartText:
+    """Alt text and table of the ranking bars, from the rows the bars are drawn from."""
+    mun = mun.assign(_ok=mun["status"].eq("ok") & mun["value"].notna())
+    mun = mun.sort_values(["_ok", "value", "name"], ascending=[False, False, True])
+    published = [(str(r["name"]), float(r["value"])) for _, r in mun[mun["_ok"]].iterrows()]
+    t = mun[mun["role"] == "target"]
+    head = (f"Staafdiagram: {ind.label}, {period}, voor {c.target.name} en "
+            f"{_group_phrase(c)} ({len(mun)} gemeenten), van hoog naar laag")
+    target = ""
+    if len(t):
+        r = t.iloc[0]
+        target = f"{c.target.name}: {shown(r['value'], r['status'], ind.unit)}"
+        if "rank" in r and pd.notna(r.get("rank")) and pd.notna(r.get("rank_of")):
+            target += f" (rang {int(r['rank'])} van {int(r['rank_of'])})"
+    spread = extremes(published, ind.unit)
+    points = listing(f"{_reference_phrase(r, c)} {shown(r['value'], r['status'], ind.unit)}"
+                     for _, r in refs.iterrows())
+    points = f"ter vergelijking: {points}" if points else ""
+    hidden = [str(n) for n in mun.loc[~mun["_ok"], "name"]]
+    missing = f"geen gepubliceerde waarde voor {listing(hidden)}" if hidden else ""
+    alt = join(head, target, spread, points, missing)
+
+    rows = [*mun.to_dict("records"), *refs.to_dict("records")]
+    names = [_reference_name(r, c) if r["entity_type"] != "municipality" else str(r["name"])
+             for r in rows]
+    kinds = ["gemeente" if r["entity_type"] == "municipality"
+             else REFERENCE_KIND.get(r["entity_type"], r["entity_type"]) for r in rows]
+    col = ind.short
+    ranks = [f"{int(r['rank'])}" if pd.notna(r.get("rank")) else "–" for r in rows]
+    table = pd.DataFrame({"Gebied": names, "Soort": kinds,
+                          col: [shown(r["value"], r["status"], ind.unit) for r in rows],
+                          "Rang": ranks})
+    data = pd.DataFrame({"gebied": names, "code": [r["entity"] for r in rows], "soort": kinds,
+                         "indicator": ind.id, "jaar": period,
+                         "waarde": [r["value"] if r["status"] == "ok" else float("nan")
+                                    for r in rows],
+                         "status": [r["status"] for r in rows],
+                         "rang": [r.get("rank") for r in rows]})
+    return ChartText(alt, f"{ind.label}, {period}", table, data)
 
 
 def chart_for(c, indicator: str) -> Figure:

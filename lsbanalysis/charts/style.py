@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import patheffects
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter
 
@@ -22,14 +23,20 @@ from lsbanalysis import fmt
 
 # -- house style ----------------------------------------------------------------------------
 
-ACCENT = "#D55E00"  # the target municipality, in every chart (Okabe-Ito vermillion)
-MEMBER = "#A3A3A3"  # other municipalities: neutral grey
+# Every colour that carries meaning has a contrast of at least 3:1 against the white
+# background, and every text colour at least 4.5:1 (WCAG 2.1 AA; checked in the tests with
+# :func:`contrast_ratio`). GRID and NO_VALUE are backgrounds, not information.
+BACKGROUND = "#FFFFFF"
+ACCENT = "#D55E00"  # the target municipality, in every chart (Okabe-Ito vermillion), 3.9:1
+ACCENT_TEXT = "#B34700"  # the same hue dark enough for text (5.5:1)
+MEMBER = "#8C8C8C"  # other municipalities: neutral grey (3.4:1)
 TEXT = "#1F1F1F"
 MUTED = "#5C5C5C"
 GRID = "#E2E2E2"
 NO_VALUE = "#E4E4E4"  # fill of a municipality without a value on a map (hatched)
 NO_VALUE_HATCH = "#8C8C8C"
 OUTLINE = "#2B2B2B"  # reference-group members on a map
+MAP_EDGE = "#767676"  # borders of the other municipalities on a map (4.5:1)
 
 #: One colour per kind of comparison point, the same in every chart (colour-blind safe).
 COLOURS = {
@@ -48,7 +55,22 @@ LINESTYLES = {
     "province": "-.",
     "region": ":",
 }
+#: Markers, so that the lines of a trend chart differ by more than their colour.
+MARKERS = {
+    "target": "o",
+    "reference_group": "s",
+    "arrondissement": "^",
+    "province": "D",
+    "region": "v",
+}
 REFERENCE_ORDER = ("reference_group", "arrondissement", "province", "region")
+#: What a comparison point is, in the tables behind the charts.
+REFERENCE_KIND = {
+    "reference_group": "referentiegroep",
+    "arrondissement": "arrondissement",
+    "province": "provincie",
+    "region": "gewest",
+}
 
 FONT = "DejaVu Sans"  # ships with matplotlib: the same figure on every machine
 TITLE_SIZE = 14
@@ -161,6 +183,18 @@ def _style_axes(ax, grid: str | None = None) -> None:
     if grid:
         ax.grid(axis=grid, color=GRID, linewidth=0.8)
         ax.set_axisbelow(True)
+
+
+def contrast_ratio(colour: str, background: str = BACKGROUND) -> float:
+    """WCAG 2.1 contrast ratio of two colours (1 to 21)."""
+
+    def luminance(c: str) -> float:
+        r, g, b = (x / 12.92 if x <= 0.04045 else ((x + 0.055) / 1.055) ** 2.4
+                   for x in to_rgb(c))
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    hi, lo = sorted((luminance(colour), luminance(background)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
 
 
 # -- titles, subtitle and footer on the figure ------------------------------------------------

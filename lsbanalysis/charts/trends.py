@@ -8,13 +8,22 @@ from matplotlib.ticker import FixedLocator, MaxNLocator
 
 from lsbanalysis import fmt
 from lsbanalysis.analysis.groups import arrondissement_phrase
-from lsbanalysis.charts.common import _indicator, _reference_name, _sources, _span
+from lsbanalysis.charts.alttext import ChartText, attach, join, listing, shown
+from lsbanalysis.charts.common import (
+    _indicator,
+    _reference_name,
+    _reference_phrase,
+    _sources,
+    _span,
+)
 from lsbanalysis.charts.style import (
     ACCENT,
+    ACCENT_TEXT,
     COLOURS,
     FONT,
     HALO,
     LINESTYLES,
+    MARKERS,
     MUTED,
     STATUS_TEXT,
     TEXT,
@@ -107,7 +116,8 @@ def trend_lines(c, indicator: str, *, index: bool | None = None) -> Figure:
             (line,) = ax.plot(
                 years, plot_vals.where(entity == code).to_numpy(), color=colour,
                 linestyle=LINESTYLES[s["key"]], linewidth=3.2 if is_target else 1.9,
-                marker="o", markersize=7 if is_target else 4.5, markerfacecolor=colour,
+                marker=MARKERS[s["key"]], markersize=7 if is_target else 5,
+                markerfacecolor=colour,
                 markeredgecolor="white" if is_target else colour,
                 markeredgewidth=1.2 if is_target else 0.5, zorder=5 if is_target else 3,
                 gid=gid)
@@ -141,7 +151,7 @@ def trend_lines(c, indicator: str, *, index: bool | None = None) -> Figure:
             v_real = float(vals.dropna().iloc[-1])
             ax.annotate(fmt.value(v_real, ind.unit), (valid.index[-1], valid.iloc[-1]),
                         xytext=(7, 0), textcoords="offset points", ha="left", va="center",
-                        fontsize=VALUE_SIZE, fontweight="bold", color=ACCENT,
+                        fontsize=VALUE_SIZE, fontweight="bold", color=ACCENT_TEXT,
                         fontfamily=FONT, path_effects=HALO, zorder=7)
 
     for run in _runs(no_data):
@@ -164,9 +174,12 @@ def trend_lines(c, indicator: str, *, index: bool | None = None) -> Figure:
     ax.set_ylabel(unit_label, color=MUTED)
     _style_axes(ax, grid="y")
     ax.tick_params(axis="x", labelcolor=TEXT)
-    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.01),
-              ncol=_legend_columns([h.get_label() for h in handles]), borderaxespad=0.2,
-              handlelength=2.6, columnspacing=1.6, fontsize=TICK_SIZE)
+    box = ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.01),
+                    ncol=_legend_columns([h.get_label() for h in handles]),
+                    borderaxespad=0.2, handlelength=2.6, columnspacing=1.6, fontsize=TICK_SIZE)
+    for text in box.get_texts():  # the target: bold, not only another colour
+        if text.get_text().startswith(f"{c.target.name}:"):
+            text.set_fontweight("bold")
 
     subtitle = _trend_subtitle(c, series, years)
     if index:
@@ -174,7 +187,45 @@ def trend_lines(c, indicator: str, *, index: bool | None = None) -> Figure:
                         "om groei van ongelijk grote gebieden te vergelijken; de legende "
                         "geeft de werkelijke waarden.")
     _frame(fig, ind.label, subtitle, _sources(h), notes)
-    return fig
+    return attach(fig, _trend_text(c, ind, series, years, base_year if index else None))
+
+
+def _trend_text(c, ind, series: list[dict], years: list[int], base_year) -> ChartText:
+    """Alt text and table of the trend lines, from the series drawn."""
+    unit = ind.unit
+    phrase = {s["key"]: s["name"] if s["key"] == "target"
+              else _reference_phrase(s["rows"].iloc[-1], c) for s in series}
+    head = (f"Lijndiagram: {ind.label}, {_span_plain(years)}, voor "
+            f"{listing(list(phrase.values()))}")
+    if base_year is not None:
+        head += f", als index ({base_year} = 100); hieronder de werkelijke waarden"
+    parts = [head]
+    for s in series:
+        valid = s["values"].dropna()
+        if valid.empty:
+            parts.append(f"{phrase[s['key']]}: geen gepubliceerde waarden")
+            continue
+        first_y, last_y = int(valid.index[0]), int(valid.index[-1])
+        text = (f"{phrase[s['key']]}: van {fmt.value(float(valid.iloc[0]), unit)} in {first_y} "
+                f"naar {fmt.value(float(valid.iloc[-1]), unit)} in {last_y}")
+        if s["key"] == "target" and len(valid) > 2:
+            lo_y, hi_y = int(valid.idxmin()), int(valid.idxmax())
+            text += (f" (laagste {fmt.value(float(valid.min()), unit)} in {lo_y}, "
+                     f"hoogste {fmt.value(float(valid.max()), unit)} in {hi_y})")
+        parts.append(text)
+    target = next((s for s in series if s["key"] == "target"), None)
+    if target is not None:
+        gaps = [y for y in years if pd.isna(target["values"].get(y))]
+        if gaps:
+            parts.append(f"geen gepubliceerde waarde voor {c.target.name} in {_span(gaps)}")
+
+    col = {s["name"]: [shown(v, "ok" if pd.notna(v) else "missing", unit)
+                       for v in s["values"].reindex(years)] for s in series}
+    table = pd.DataFrame({"Jaar": [str(y) for y in years], **col})
+    data = pd.DataFrame({"jaar": years, "indicator": ind.id,
+                         **{s["name"]: s["values"].reindex(years).to_numpy() for s in series}})
+    caption = f"{ind.label}, {_span_plain(years)}"
+    return ChartText(join(*parts), caption, table, data)
 
 
 def _trend_subtitle(c, series: list[dict], years: list[int]) -> str:

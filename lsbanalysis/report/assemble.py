@@ -15,6 +15,15 @@ What a chapter shows
     (object reprs such as ``<Axes at 0x…>`` are dropped); stdout as ``<pre>``; stderr dropped;
   * nothing of cells tagged ``parameters``, ``injected-parameters``, ``remove-cell``
     (``remove_cell``), and no outputs of cells tagged ``remove-output`` (``remove_output``).
+
+A chart shown by ``Chapter.figure()`` carries its Dutch text alternative and the table behind it
+in the output's metadata (:data:`~lsbanalysis.report.outputs.FIGURE_METADATA`): the text becomes
+the image's ``alt``, the table a collapsible ``<details>`` under the figure.
+
+Printing (and the PDF, :mod:`lsbanalysis.report.pdf`): a cover page, a table of contents whose
+entries carry an empty ``<span class="toc-page">`` for the page number the PDF renderer fills
+in, a running header and page numbers (``@page`` margin boxes, written here because the header
+names the report), and an annex with the checksums of the source files.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ import mistune
 import nbformat
 
 from lsbanalysis import __version__
+from lsbanalysis.report.outputs import FIGURE_METADATA
 
 CSS_FILE = Path(__file__).with_name("report.css")
 
@@ -47,12 +57,18 @@ HIDDEN_TAGS = frozenset(
     {"parameters", "injected-parameters", "remove-cell", "remove_cell", "papermill-error-cell-tag"}
 )
 NO_OUTPUT_TAGS = frozenset({"remove-output", "remove_output", "remove-outputs"})
+#: A table with at most this many rows (header included) is never split across pages.
+SMALL_TABLE_ROWS = 9
+#: Height / width above which a figure counts as tall (printed larger, on a page of its own).
+TALL_FIGURE = 0.9
 # Object reprs are noise in a report: "<Axes: title={…}>", "[<matplotlib.lines.Line2D at 0x…>]",
 # "<Figure size 640x480 with 1 Axes>", "Text(0.5, 1.0, 'Titel')".
 _NOISE = re.compile(r"[\[(]?\s*(?:<[^<>\n]*>\s*(?:,\s*)?)+[\])]?|\[?Text\(.*\)\]?", re.S)
 _SCRIPT = re.compile(r"<script\b.*?</script\s*>|<script\b[^>]*/>", re.S | re.I)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TAG = re.compile(r"<[^>]+>")
+# A paragraph that is only a bold lead-in ("**Beter:**") belongs with what follows it.
+_LEAD_IN = re.compile(r"<p>(<strong>[^<]*</strong>)</p>")
 MONTHS = (
     "januari",
     "februari",
@@ -191,7 +207,7 @@ class _Chapter:
                 uri = f"data:{mime};base64,{''.join(_text(data).split())}"
                 source = source.replace(f"attachment:{name}", uri)
                 break
-        return self.markdown(source)
+        return _LEAD_IN.sub(r'<p class="lead-in">\1</p>', self.markdown(source))
 
     def render_outputs(self, outputs: Iterable) -> str:
         parts: list[str] = []
@@ -226,7 +242,11 @@ class _Chapter:
         value = _text(data[mime])
         if mime == "text/html":
             value = _SCRIPT.sub("", value)
-            css = "output table-wrap" if "<table" in value.lower() else "output html"
+            css = "output html"
+            if "<table" in value.lower():  # small tables are kept on one page when printed
+                rows = len(re.findall(r"<tr[\s>]", value, re.I))
+                size = "table-small" if rows <= SMALL_TABLE_ROWS else "table-long"
+                css = f"output table-wrap {size}"
             return f'<div class="{css}">\n{value}\n</div>\n'
         if mime == "text/markdown":
             return f'<div class="output markdown">\n{self.render_markdown(value)}</div>\n'
@@ -238,14 +258,29 @@ class _Chapter:
             self.figures += 1
             b64 = "".join(value.split())
             size = ""
-            meta = metadata.get(mime, {}) if isinstance(metadata, Mapping) else {}
+            metadata = metadata if isinstance(metadata, Mapping) else {}
+            meta = metadata.get(mime, {})
             for attr in ("width", "height"):
                 if isinstance(meta.get(attr), int | float):
                     size += f' {attr}="{int(meta[attr])}"'
-            alt = esc(f"Figuur {self.figures} bij {self.title}")
+            chart = metadata.get(FIGURE_METADATA) or {}
+            alt = chart.get("alt") or f"Figuur {self.figures} bij {self.title}"
+            anchor = self.unique_id(f"{self.section_id}-figuur-{self.figures}")
+            data = ""
+            if chart.get("table"):
+                data = (
+                    '<details class="figure-data">\n'
+                    f"<summary>Tabel bij de figuur: {esc(chart.get('caption') or '')}</summary>\n"
+                    f'<div class="table-wrap">\n{chart["table"]}\n</div>\n</details>\n'
+                )
+            # A chart much taller than wide (a ranking of many municipalities) is printed up
+            # to a page high to stay legible; the others at most ~43 % of a page (report.css).
+            w, h = meta.get("width"), meta.get("height")
+            tall = " figure-tall" if w and h and h / w > TALL_FIGURE else ""
             return (
-                f'<figure class="figure"><img src="data:{mime};base64,{b64}" alt="{alt}"{size}>'
-                "</figure>\n"
+                f'<figure class="figure{tall}" id="{anchor}">\n'
+                f'<img src="data:{mime};base64,{b64}" alt="{esc(alt)}"{size}>\n'
+                f"{data}</figure>\n"
             )
         # text/plain: only when it is the only representation, and not an object repr
         if len(data) > 1 or not value.strip() or _NOISE.fullmatch(value.strip()):
@@ -284,25 +319,58 @@ def _title_page(ctx: ReportContext) -> str:
         '<p class="kicker">Lokaal sociaal beleidsplan · analyserapport</p>',
         f"<h1>{esc(ctx.title)}</h1>",
         f'<p class="subtitle">{esc(ctx.subtitle)}</p>',
+        '<div class="cover-meta">',
     ]
     if members:
         lines.append(f'<p class="meta">Referentiegroep: {esc(members)}</p>')
     lines.append(f'<p class="meta">{esc(year)}</p>')
     lines.append(f'<p class="meta">{esc(dutch_date(ctx.generated_at))}</p>')
+    lines.append("</div>")
+    lines.append(
+        '<p class="cover-note">Officiële cijfers van Statbel en VDAB; bronnen, berekeningen en '
+        'controlegetallen staan in het colofon en de bijlage.</p>'
+    )
     lines.append("</header>")
     return "\n".join(lines) + "\n"
 
 
+def _css_string(text: str) -> str:
+    """A CSS string literal; '<' escaped too, since it stands inside a <style> element."""
+    for old, new in (("\\", "\\\\"), ('"', '\\"'), ("\n", " "), ("<", "\\3C ")):
+        text = text.replace(old, new)
+    return f'"{text}"'
+
+
+def _page_style(ctx: ReportContext) -> str:
+    """Running header and page numbers of the printed report (not on the cover)."""
+    header = f"{ctx.title} · {ctx.group_label} · {dutch_date(ctx.generated_at)}"
+    return (
+        "@page {\n"
+        f"  @top-left {{ content: {_css_string(header)}; }}\n"
+        '  @bottom-right { content: "pagina " counter(page) " van " counter(pages); }\n'
+        "}\n"
+    )
+
+
+def _toc_link(anchor: str, title: str) -> str:
+    # the empty span gets the page number when the report is printed to PDF
+    return (f'<a href="#{anchor}"><span class="toc-title">{esc(title)}</span>'
+            '<span class="toc-page"></span></a>')
+
+
 def _toc(entries: list[tuple[str, str, list[tuple[str, str]]]]) -> str:
-    lines = ['<nav class="toc" id="inhoud" aria-label="Inhoud">', "<h2>Inhoud</h2>", "<ol>"]
+    lines = ['<nav class="toc" id="inhoud" aria-labelledby="inhoud-titel">',
+             '<h2 id="inhoud-titel">Inhoud</h2>', "<ol>"]
     for anchor, title, subs in entries:
-        lines.append(f'<li><a href="#{anchor}">{esc(title)}</a>')
+        lines.append(f"<li>{_toc_link(anchor, title)}")
         if subs:
             lines.append("<ol>")
-            lines += [f'<li><a href="#{a}">{esc(t)}</a></li>' for a, t in subs]
+            lines += [f"<li>{_toc_link(a, t)}</li>" for a, t in subs]
             lines.append("</ol>")
         lines.append("</li>")
-    lines += ['<li><a href="#colofon">Colofon</a></li>', "</ol>", "</nav>"]
+    lines += [f"<li>{_toc_link('colofon', 'Colofon')}</li>",
+              f"<li>{_toc_link('bijlage', 'Bijlage: bronbestanden en controlegetallen')}</li>",
+              "</ol>", "</nav>"]
     return "\n".join(lines) + "\n"
 
 
@@ -319,12 +387,12 @@ def _colophon(ctx: ReportContext) -> str:
             if src.get("licence") or src.get("attribution"):
                 lic = f"Licentie: {esc(src['licence'])}." if src.get("licence") else ""
                 item.append(" ".join(p for p in (lic, esc(src.get("attribution") or "")) if p))
-            files = [
-                f"{esc(f.get('name', ''))} (sha256 {esc(str(f.get('sha256', ''))[:12])})"
-                for f in src.get("files", [])
-            ]
-            if files:
-                item.append(f'<span class="files">Bestanden: {", ".join(files)}</span>')
+            n = len(src.get("files", []))
+            if n:
+                item.append(
+                    f'<span class="files">{n} bestand{"en" if n > 1 else ""}, met controlegetal '
+                    'in de <a href="#bijlage">bijlage</a>.</span>'
+                )
             out.append("<li>" + "<br>\n".join(item) + "</li>")
         out.append("</ul>")
     else:
@@ -360,6 +428,39 @@ def _colophon(ctx: ReportContext) -> str:
         "</dl>",
         "</section>",
     ]
+    return "\n".join(out) + "\n" + _annex(ctx)
+
+
+def _annex(ctx: ReportContext) -> str:
+    """Every source file with its full sha256, in one compact table."""
+    out = [
+        '<section class="annex" id="bijlage">',
+        "<h2>Bijlage: bronbestanden en controlegetallen</h2>",
+        "<p>Het SHA-256-controlegetal van elk officieel bestand waaruit de gegevens van dit "
+        "rapport zijn berekend: wie het bestand opnieuw downloadt, kan nagaan dat het "
+        "hetzelfde is.</p>",
+    ]
+    groups = [(src.get("title", src.get("id", "")), src.get("files", [])) for src in ctx.sources]
+    groups = [(title, files) for title, files in groups if files]
+    if not groups:
+        out.append('<p class="muted">Geen bronbestanden opgegeven.</p>')
+    else:
+        out += [
+            '<table class="checksums">',
+            "<caption>Bronbestanden en hun SHA-256-controlegetal, per bron</caption>",
+            '<thead><tr><th scope="col">Bestand</th><th scope="col">SHA-256</th></tr></thead>',
+        ]
+        for title, files in groups:  # one row group per source, headed by its title
+            out.append(f'<tbody>\n<tr class="source"><th colspan="2" scope="rowgroup">'
+                       f"{esc(title)}</th></tr>")
+            out += [
+                f'<tr><th scope="row">{esc(f.get("name", ""))}</th>'
+                f'<td class="hash">{esc(str(f.get("sha256", "")))}</td></tr>'
+                for f in files
+            ]
+            out.append("</tbody>")
+        out.append("</table>")
+    out.append("</section>")
     return "\n".join(out) + "\n"
 
 
@@ -374,7 +475,7 @@ def assemble_html(
     :class:`ReportContext` (or a mapping of its fields).
     """
     ctx = context if isinstance(context, ReportContext) else ReportContext(**context)
-    used_ids = {"inhoud", "colofon"}
+    used_ids = {"inhoud", "inhoud-titel", "colofon", "bijlage"}
     svg_counter = itertools.count(1)
     sections: list[str] = []
     toc: list[tuple[str, str, list[tuple[str, str]]]] = []
@@ -394,11 +495,11 @@ def assemble_html(
     css = CSS_FILE.read_text(encoding="utf-8")
     head = (
         "<!DOCTYPE html>\n"
-        '<html lang="nl">\n<head>\n<meta charset="utf-8">\n'
+        '<html lang="nl-BE">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta name="generator" content="lsbanalysis {esc(ctx.version)}">\n'
         f"<title>{esc(ctx.title)} — {esc(ctx.subtitle)}</title>\n"
-        f"<style>\n{css}</style>\n</head>\n<body>\n"
+        f"<style>\n{css}{_page_style(ctx)}</style>\n</head>\n<body>\n"
     )
     return (
         head

@@ -5,7 +5,11 @@ A chapter starts with::
     ch = Chapter(gemeente, referentie, jaar, output_dir, store_dir)
 
 and then shows text, tables, charts and findings; every table is also written as CSV and
-every chart as PNG and SVG under ``output_dir``.
+every chart as PNG and SVG (and the values it draws as CSV) under ``output_dir``.
+
+A chart is shown with its text alternative and the table behind it (from
+:func:`lsbanalysis.charts.describe`), passed to the report in the output's metadata under
+:data:`FIGURE_METADATA`; a table is shown with a caption and header cells.
 
 With a reference year (``jaar``) an indicator may have no value up to that year; ``chart``,
 ``key_figures`` and ``income_bands`` then say so in the text instead of failing the chapter.
@@ -13,6 +17,8 @@ With a reference year (``jaar``) an indicator may have no value up to that year;
 
 from __future__ import annotations
 
+import base64
+import io
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -21,7 +27,10 @@ import pandas as pd
 import lsbanalysis
 from lsbanalysis.analysis.catalogue.selection import load_selection
 from lsbanalysis.report import tables
-from lsbanalysis.report.outputs import save_figure, save_table
+from lsbanalysis.report.outputs import FIGURE_METADATA, save_figure, save_table
+
+#: Resolution of the PNG shown in the report (the saved PNG next to it has 150 dpi).
+DISPLAY_DPI = 100
 
 
 def _display(obj) -> None:
@@ -97,19 +106,51 @@ class Chapter:
 
         _display(Markdown(text))
 
-    def table(self, frame: pd.DataFrame, name: str) -> None:
-        """Show a table and write it as CSV."""
+    def caption(self, name: str) -> str:
+        """A table's caption from its name: an indicator's label and year, else the name."""
+        if name in self.c.catalogue.indicators:
+            return f"{self.c.catalogue[name].label}, {self.year(name)}"
+        return name.replace("_", " ").capitalize()
+
+    def table(self, frame: pd.DataFrame, name: str, caption: str | None = None) -> None:
+        """Show a table (with a caption and header cells) and write it as CSV."""
         from IPython.display import HTML
 
         save_table(frame, name, self.output_dir)
-        _display(HTML(frame.to_html(index=False, classes="lsb-table", na_rep="–",
-                                    escape=True)))
+        _display(HTML(tables.html_table(frame, caption or self.caption(name),
+                                        highlight=self.gemeente)))
 
-    def figure(self, fig, name: str) -> None:
-        """Show a chart and write it as PNG and SVG."""
+    def figure(self, fig, name: str, alt: str | None = None,
+               table: pd.DataFrame | None = None) -> None:
+        """Show a chart with its text alternative and data table; write it as PNG and SVG.
+
+        Charts of :mod:`lsbanalysis.charts` carry both. For another figure give ``alt`` (what
+        it shows, with its key numbers, in Dutch) and, if possible, ``table`` (the values).
+        """
+        from IPython.display import display
+
+        from lsbanalysis.charts.alttext import ChartText, attach, describe
+
+        if alt is not None:
+            frame = table if table is not None else pd.DataFrame()
+            attach(fig, ChartText(alt, self.caption(name), frame, frame))
         save_figure(fig, name, self.output_dir)
-        _display(fig)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=DISPLAY_DPI, bbox_inches="tight",
+                    facecolor="white", metadata={"Software": None})
         plt.close(fig)
+        png = buffer.getvalue()
+        width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+        meta: dict = {"image/png": {"width": width, "height": height}}
+        text = describe(fig)
+        if text is not None:
+            meta[FIGURE_METADATA] = {"name": name, "alt": text.alt, "caption": text.caption}
+            if len(text.table.columns):
+                meta[FIGURE_METADATA]["table"] = tables.html_table(
+                    text.table, text.caption, highlight=self.gemeente)
+        display({"image/png": base64.b64encode(png).decode("ascii"),
+                 "text/plain": text.alt if text is not None else f"Figuur {name}"},
+                raw=True, metadata=meta)
 
     def chart(self, kind: str, indicator: str, name: str, **kwargs) -> None:
         """Show ``charts.<kind>(c, indicator, **kwargs)``, or say why there is no such chart."""
@@ -143,7 +184,10 @@ class Chapter:
         if not ids:
             self.md(f"*{self.why_missing(wanted[0])}*")
             return
-        self.table(tables.key_figures(self.c, ids, compact=compact), name)
+        caption = ("Kerncijfers" if name == "kerncijfers"
+                   else f"Kerncijfers: {name.replace('_', ' ')}")
+        self.table(tables.key_figures(self.c, ids, compact=compact), name,
+                   f"{caption} — {self.gemeente}, de {self.groep} en de benchmarks")
         save_table(tables.machine_table(self.c, ids), f"{name}_data", self.output_dir,
                    sep=",", decimal=".", encoding="utf-8")
 

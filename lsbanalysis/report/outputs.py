@@ -4,6 +4,7 @@ The chapter notebooks call these two helpers with the ``output_dir`` parameter t
 gives them (``<report>/chapters/<chapter>``)::
 
     save_figure(fig, "leeftijdspiramide", output_dir)  # figures/leeftijdspiramide.png + .svg
+                                                       # (+ .csv: the values a chart draws)
     save_table(df, "kerncijfers", output_dir)          # tables/kerncijfers.csv
 
 Both return the written paths. Their return values are not shown in the report when a cell ends
@@ -19,6 +20,8 @@ import matplotlib
 
 FIGURES = "figures"
 TABLES = "tables"
+#: Key of the display metadata that carries a chart's alt text and data table to the report.
+FIGURE_METADATA = "lsbanalysis/figure"
 PNG_DPI = 150
 
 _NAME = re.compile(r"[\w][\w.-]*")
@@ -53,17 +56,25 @@ def _target(output_dir: str | Path, sub: str, name: str, suffixes: tuple[str, ..
 
 
 def save_figure(fig, name: str, output_dir: str | Path, *, dpi: int = PNG_DPI) -> SavedFiles:
-    """Write a matplotlib figure as ``<output_dir>/figures/<name>.png`` and ``.svg``.
+    """Write a matplotlib figure as ``<output_dir>/figures/<name>.png`` and ``.svg``, and for
+    a chart of :mod:`lsbanalysis.charts` the values it draws as ``<name>.csv``.
 
-    Returns ``(png_path, svg_path)``. The files carry no creation date, so an unchanged figure
-    gives identical files.
+    Returns ``(png_path, svg_path)`` (and the CSV path). The files carry no creation date, so an
+    unchanged figure gives identical files.
     """
     base = _target(output_dir, FIGURES, name, (".png", ".svg"))
     png, svg = base.with_name(base.name + ".png"), base.with_name(base.name + ".svg")
     fig.savefig(png, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     with matplotlib.rc_context({"svg.hashsalt": "lsbanalysis"}):  # stable ids in the SVG
         fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
-    return SavedFiles((SavedFile(png), SavedFile(svg)))
+    from lsbanalysis.charts.alttext import describe
+
+    text = describe(fig)
+    if text is None or not len(text.data.columns):
+        return SavedFiles((SavedFile(png), SavedFile(svg)))
+    csv = base.with_name(base.name + ".csv")
+    text.data.to_csv(csv, sep=";", decimal=",", encoding="utf-8-sig", index=False)
+    return SavedFiles((SavedFile(png), SavedFile(svg), SavedFile(csv)))
 
 
 def save_table(
@@ -83,4 +94,4 @@ def save_table(
     return SavedFile(path)
 
 
-__all__ = ["save_figure", "save_table", "FIGURES", "TABLES"]
+__all__ = ["save_figure", "save_table", "FIGURES", "FIGURE_METADATA", "TABLES"]

@@ -16,12 +16,18 @@ Steps
      ``<out_root>/<slug>.failed/``. On an interrupt (Ctrl-C, SIGTERM) the kernels are killed,
      the build folder is removed and the interrupt is raised again.
 
+  5. With ``pdf=True`` the HTML is printed to ``analyserapport.pdf`` inside the build folder,
+     before the swap, so HTML and PDF are published together (never a stale PDF next to a new
+     HTML). Without a browser the HTML is published alone and ``ReportResult.pdf_note`` says
+     how to get the PDF; if the browser fails, the run fails and nothing is published.
+
 The slug names the parameter set: ``herenthout-isom`` (latest year per indicator) and
 ``herenthout-isom-2022`` (reference year 2022) are different reports with their own lock.
 
 Layout of a published report (``reports/herenthout-isom/``)::
 
     analyserapport.html                 the report: one self-contained file
+    analyserapport.pdf                  the same, printed (A4), with ``pdf=True``
     manifest.json                       parameters, sources, code version, timings, fingerprint
     vaststellingen.csv, kerncijfers.csv  findings and key figures (report/exports.py); with
     toets_vorig_plan.csv, wijzigingen.csv  a previous-plan file / a previously published report
@@ -86,6 +92,7 @@ CHAPTERS: list[tuple[str, str, str]] = [
     ("vaststellingen", "06_vaststellingen.ipynb", "Alle vaststellingen"),
 ]
 REPORT_FILE = "analyserapport.html"
+PDF_FILE = "analyserapport.pdf"
 MANIFEST_FILE = "manifest.json"
 #: Bumped when the report layout or the fingerprint recipe changes.
 REPORT_FORMAT = 2
@@ -138,6 +145,8 @@ class ReportResult:
     durations: dict[str, float] = field(default_factory=dict)  # seconds per chapter (this run)
     total_seconds: float = 0.0
     manifest: dict = field(default_factory=dict)
+    pdf: Path | None = None  # the published analyserapport.pdf, if there is one
+    pdf_note: str | None = None  # why a PDF was asked for but not made (no browser)
 
 
 # -- parameters ----------------------------------------------------------------------------
@@ -621,6 +630,7 @@ def build_report(
     store_dir: str | Path | None = None,
     lock_timeout: float = 600,
     progress: Callable[[str], None] | None = None,
+    pdf: bool = False,
 ) -> ReportResult:
     """Make (or keep) the analyserapport of ``gemeente`` compared with ``referentie``.
 
@@ -628,7 +638,8 @@ def build_report(
     parameters (before any notebook runs), :class:`ReportBusyError` when another run holds the
     report's lock for ``lock_timeout`` seconds, and :class:`ReportError` when a chapter fails
     or the report cannot be written. ``progress`` receives one Dutch line per step worth
-    telling (waiting for the lock, each finished chapter).
+    telling (waiting for the lock, each finished chapter). ``pdf``: also print the report to
+    ``analyserapport.pdf`` (see :mod:`lsbanalysis.report.pdf`).
     """
     out_root, notebooks_dir = Path(out_root), Path(notebooks_dir)
     chapters = [tuple(c) for c in chapters]
@@ -671,7 +682,9 @@ def build_report(
         fingerprint = _fingerprint(parameters, store_content_digests(ds.store_dir), code,
                                    chapters)
         published = _read_published(folder)
-        if not force and published is not None and published.get("fingerprint") == fingerprint:
+        has_pdf = (folder / PDF_FILE).is_file()
+        if (not force and published is not None and published.get("fingerprint") == fingerprint
+                and (has_pdf or not pdf)):
             # The published report is current: a failure record of an earlier run is stale.
             shutil.rmtree(out_root / f"{name}.failed", ignore_errors=True)
             return ReportResult(
@@ -681,12 +694,13 @@ def build_report(
                 fingerprint=fingerprint,
                 finished_at=published.get("finished_at"),
                 manifest=published,
+                pdf=folder / PDF_FILE if has_pdf else None,
             )
         return _build(
             _Plan(ds=ds, target=target, group=group, parameters=parameters, folder=folder,
                   name=name, notebooks_dir=notebooks_dir, chapters=chapters,
                   jobs=max(1, int(jobs)), fingerprint=fingerprint, store=store, code=code,
-                  say=say)
+                  say=say, pdf=pdf)
         )
     finally:
         lock.release()
@@ -709,6 +723,7 @@ class _Plan:
     store: dict[str, str]
     code: str
     say: Callable[[str], None]
+    pdf: bool = False
 
 
 def _build(plan: _Plan) -> ReportResult:
@@ -835,6 +850,7 @@ def _build(plan: _Plan) -> ReportResult:
         executed[1:1] = exports.sections
         _write_text(tmp / REPORT_FILE, assemble_html(executed, context))
         assemble_seconds = time.perf_counter() - t_assemble
+        printed, pdf_note = _print_pdf(tmp, folder, say) if plan.pdf else (None, None)
 
         def listing(chapter: str, sub: str) -> list[str]:
             base = tmp / "chapters" / chapter / sub
@@ -863,8 +879,10 @@ def _build(plan: _Plan) -> ReportResult:
             "durations": {
                 "chapters": {c: round(durations[c], 2) for c, _, _ in chapters},
                 "assemble": round(assemble_seconds, 2),
+                **({"pdf": round(printed.seconds, 2)} if printed else {}),
                 "total": round(total, 2),
             },
+            "pdf": {"file": PDF_FILE, "pages": printed.pages} if printed else None,
             "chapters": [
                 {
                     "id": c,
@@ -897,11 +915,37 @@ def _build(plan: _Plan) -> ReportResult:
         durations=durations,
         total_seconds=total,
         manifest=manifest,
+        pdf=folder / PDF_FILE if printed else None,
+        pdf_note=pdf_note,
     )
+
+
+def _print_pdf(tmp: Path, folder: Path, say: Callable[[str], None]):
+    """Print the built HTML to PDF inside the build folder: (PdfResult or None, note or None).
+
+    No browser: no PDF, and a note that says how to get one. A browser that fails: the run
+    fails (nothing is published), so a published folder always holds a matching pair.
+    """
+    from lsbanalysis.report import pdf
+
+    try:
+        printed = pdf.render_pdf(tmp / REPORT_FILE, tmp / PDF_FILE)
+    except pdf.PdfEngineMissing as exc:
+        say(str(exc))
+        return None, str(exc)
+    except pdf.PdfError as exc:
+        kept = " Het vorige rapport blijft ongewijzigd." if folder.exists() else ""
+        raise ReportError(
+            f"Het analyserapport is niet gepubliceerd: de PDF kon niet gemaakt worden "
+            f"({str(exc).rstrip('.')}).{kept}"
+        ) from None
+    say(f"PDF: {printed.pages} pagina's ({printed.seconds:.1f} s)")
+    return printed, None
 
 
 __all__ = [
     "CHAPTERS",
+    "PDF_FILE",
     "ReportBusyError",
     "ReportError",
     "ReportResult",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import math
+import re
 
 import pandas as pd
 
@@ -121,3 +123,39 @@ def synthesis_markdown(synthesis, heading: str = "###") -> str:
         body = key_findings_markdown(items) if items else f"*{synthesis.note(section)}*"
         parts.append(f"{heading} {section.heading}\n\n{body}")
     return "\n\n".join(parts)
+
+
+_NUMERIC = re.compile(r"^[-+]?[\d.,]+(?: ?(?:%|€|inw\./km²|procentpunt))?$|^\d+ van \d+$")
+
+
+def html_table(frame: pd.DataFrame, caption: str, *, css: str = "lsb-table",
+               highlight: str | None = None) -> str:
+    """A table as accessible HTML: a caption, column header cells (``scope="col"``) and the
+    first column as row header cells (``scope="row"``); numeric columns are right-aligned.
+    Rows whose first cell is ``highlight`` (or starts with it and a space) are marked
+    ``class="target"`` (bold): the target municipality."""
+
+    def esc(value) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "–"
+        return html.escape(str(value))
+
+    def numeric(col) -> bool:
+        cells = [str(v) for v in frame[col] if str(v) not in ("–", "", "nan")]
+        return bool(cells) and sum(bool(_NUMERIC.match(v)) for v in cells) >= len(cells) / 2
+
+    num = [' class="num"' if i > 0 and numeric(col) else "" for i, col in enumerate(frame.columns)]
+    head = "".join(f'<th scope="col"{n}>{esc(col)}</th>'
+                   for col, n in zip(frame.columns, num, strict=True))
+    rows = []
+    for record in frame.itertuples(index=False):
+        cells = [f'<th scope="row">{esc(record[0])}</th>'] + [
+            f"<td{n}>{esc(v)}</td>"
+            for v, n in zip(record[1:], num[1:], strict=True)]
+        first = str(record[0])
+        mark = highlight and (first == highlight or first.startswith(f"{highlight} "))
+        tr = '<tr class="target">' if mark else "<tr>"
+        rows.append(f"{tr}{''.join(cells)}</tr>")
+    return (f'<table class="{css}">\n<caption>{esc(caption)}</caption>\n'
+            f"<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(rows)
+            + "\n</tbody>\n</table>")
