@@ -50,7 +50,7 @@ def make_report(fake_venv: Path, tmp_path: Path, **variables: str) -> list[str]:
 
 def test_defaults(fake_venv, tmp_path):
     assert make_report(fake_venv, tmp_path) == [
-        "report", "--gemeente", "Herenthout", "--referentie", "ISOM"]
+        "report", "--gemeente", "Herenthout", "--referentie", "ISOM", "--pdf"]
 
 
 @pytest.mark.parametrize(
