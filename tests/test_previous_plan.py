@@ -15,9 +15,9 @@ from lsbanalysis.analysis.previous_plan import (
     previous_plan,
     toets,
     toets_frame,
-    toets_markdown,
 )
 from lsbanalysis.errors import LsbError
+from lsbanalysis.report.exports import toets_markdown
 from tests.test_synthesis import NIS, ds  # noqa: F401  (twelve municipalities M01-M12)
 
 PLAN = """\
@@ -91,14 +91,15 @@ def test_claims_hold_fail_or_cannot_be_tested(ds, plans):  # noqa: F811
     # second of the arrondissement, behind M01
     assert second.geldt_nog == JA and "plaats 2 van 12" in second.nu
     # no house prices in the store
-    assert third.geldt_nog == NIET_TOETSBAAR and "geen gegevens over de mediaanprijs" in (
-        third.toelichting)
+    assert third.geldt_nog == NIET_TOETSBAAR and "geen gegevens over mediaanprijs" in (
+        third.toelichting.lower())
     frame = toets_frame(verdicts)
     assert list(frame["geldt_nog"]) == [JA, JA, NIET_TOETSBAAR]
     assert {"vaststelling", "indicator", "referentie", "bewering", "waarde_nu", "jaar_nu",
             "geldt_nog", "toelichting"} <= set(frame.columns)
-    text = toets_markdown(verdicts, previous_plan(NIS["M02"], plans))
-    assert "| Toen | Nu | Geldt nog? |" in text and "**niet toetsbaar**" in text
+    text = toets_markdown(verdicts, previous_plan(NIS["M02"], plans).plan, "M02")
+    assert "<caption>Toets van de kwantitatieve vaststellingen" in text
+    assert '<th scope="col">Geldt nog?</th>' in text and "niet toetsbaar (3)" in text
 
 
 def test_a_difference_within_precision_does_not_hold(ds, plans):  # noqa: F811

@@ -6,7 +6,6 @@ import html as html_lib
 import json
 import re
 import shutil
-import subprocess
 
 import pandas as pd
 import pytest
@@ -159,18 +158,17 @@ def test_previous_plan_table_for_herenthout_and_none_for_geel(herenthout, geel):
 
 @pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("pdftotext")),
                     reason="chromium and pdftotext (scripts/report_pages.sh installs them)")
-def test_summary_prints_on_two_a4_pages(herenthout, tmp_path):
-    pdf = tmp_path / "rapport.pdf"
-    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                    f"--user-data-dir={tmp_path / 'profile'}", "--no-pdf-header-footer",
-                    f"--print-to-pdf={pdf}", herenthout.html.as_uri()],
-                   check=True, capture_output=True, timeout=300)
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True,
-                          capture_output=True, text=True).stdout
-    firsts = [next((ln.strip() for ln in page.splitlines() if ln.strip()), "")
-              for page in text.split("\f")]
-    start = firsts.index("Samenvatting")
-    titles = {title for _, _, title in CHAPTERS} | {"Wat is er nieuw sinds het vorige rapport",
-                                                   "Toets van het vorige plan"}
-    end = next(k for k in range(start + 1, len(firsts)) if firsts[k] in titles)
-    assert end - start <= 2
+def test_summary_prints_on_two_a4_pages(herenthout):
+    """The printed report's bookmarks (one per heading) give the page of every chapter."""
+    from pypdf import PdfReader
+
+    if herenthout.pdf is None:
+        pytest.skip(herenthout.pdf_note or "no PDF")
+    reader = PdfReader(herenthout.pdf)
+    top = [x for x in reader.outline if isinstance(x, list)][0]  # under the report title
+    chapters = [(x.title, reader.get_destination_page_number(x)) for x in top
+                if not isinstance(x, list)]
+    titles = [t for t, _ in chapters]
+    start = chapters[titles.index("Samenvatting")][1]
+    end = chapters[titles.index("Samenvatting") + 1][1]
+    assert end - start <= 2, chapters

@@ -70,7 +70,8 @@ def test_every_chapter_runs_for_a_reference_year(ds, year, tmp_path, monkeypatch
     for chapter, notebook, _ in CHAPTERS:
         _run_in_process(notebook, {"gemeente": "Herenthout", "referentie": "ISOM", "jaar": year,
                                    "output_dir": str(tmp_path / chapter), "store_dir": None})
-        assert list((tmp_path / chapter / "tables").glob("*.csv")), chapter
+        if chapter != "vaststellingen":  # the annex is text only
+            assert list((tmp_path / chapter / "tables").glob("*.csv")), chapter
     figures = list(tmp_path.glob("*/figures/*.png"))
     assert len(figures) >= 10
 

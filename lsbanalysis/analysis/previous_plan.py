@@ -385,22 +385,18 @@ def toets_frame(verdicts: list[Verdict]) -> pd.DataFrame:
     return pd.DataFrame([v.as_row() for v in verdicts], columns=CSV_COLUMNS)
 
 
-def toets_markdown(verdicts: list[Verdict], plan: PreviousPlan) -> str:
-    """The 'toen / nu / geldt nog?' table and its notes, as Markdown."""
-    lines = [
-        f"Per kwantitatieve vaststelling van het {plan.plan}: geldt ze vandaag nog, met de "
-        "meest recente cijfers? *Ja* als elke bewering klopt (een verschil moet groter zijn "
-        "dan de nauwkeurigheid van de cijfers), *nee* als er één niet klopt, *niet toetsbaar* "
-        "als de cijfers ontbreken.",
-        "",
-        "| Toen | Nu | Geldt nog? |",
-        "|---|---|---|",
-    ]
-    notes = []
+def toets_display(verdicts: list[Verdict]) -> tuple[pd.DataFrame, list[str]]:
+    """The 'toen / nu / geldt nog?' table as text cells, and the numbered notes under it."""
+    rows, notes = [], []
     for k, v in enumerate(verdicts, start=1):
-        toen = v.statement.toen.replace("|", "/") + ("" if v.statement.letterlijk
-                                                     else " *(samengevat)*")
+        toen = v.statement.toen + ("" if v.statement.letterlijk else " (samengevat)")
         nu = v.nu if v.jaar_nu is None else f"{v.nu} ({v.jaar_nu})"
-        lines.append(f"| {toen} | {nu.replace('|', '/')} | **{v.geldt_nog}** ({k}) |")
+        rows.append({"Toen": toen, "Nu": nu, "Geldt nog?": f"{v.geldt_nog} ({k})"})
         notes.append(f"({k}) {v.toelichting}")
-    return "\n".join(lines + ["", *(f"{n}\n" for n in notes)])
+    return pd.DataFrame(rows, columns=["Toen", "Nu", "Geldt nog?"]), notes
+
+
+TOETS_INTRO = (
+    "Per kwantitatieve vaststelling van het {plan}: geldt ze vandaag nog, met de meest recente "
+    "cijfers? *Ja* als elke bewering klopt (een verschil moet groter zijn dan de nauwkeurigheid "
+    "van de cijfers), *nee* als er één niet klopt, *niet toetsbaar* als de cijfers ontbreken.")

@@ -28,8 +28,14 @@ from nbformat.v4 import new_markdown_cell, new_notebook
 
 from lsbanalysis import fmt
 from lsbanalysis.analysis.catalogue.selection import load_selection
-from lsbanalysis.analysis.previous_plan import previous_plan, toets, toets_frame, toets_markdown
-from lsbanalysis.report.tables import machine_table
+from lsbanalysis.analysis.previous_plan import (
+    TOETS_INTRO,
+    previous_plan,
+    toets,
+    toets_display,
+    toets_frame,
+)
+from lsbanalysis.report.tables import html_table, machine_table
 
 FINDINGS_FILE = "vaststellingen.csv"
 KEY_FIGURES_FILE = "kerncijfers.csv"
@@ -216,13 +222,20 @@ def _changes_markdown(table: pd.DataFrame, old: dict, had_findings: bool) -> str
         lines += [f"- {r.toelichting}: {r.nieuw}" for r in sub.itertuples()]
     part = table[table["soort"] == "kerncijfer"]
     if len(part):
-        lines += ["", "**Kerncijfers die bewogen**", "", "| Kerncijfer | Vorig rapport | Nu |",
-                  "|---|---|---|"]
-        lines += [f"| {r.onderwerp} | {r.vorig} | {r.nieuw} |" for r in part.itertuples()]
+        moved = pd.DataFrame({"Kerncijfer": part["onderwerp"], "Vorig rapport": part["vorig"],
+                              "Nu": part["nieuw"]})
+        lines += ["", html_table(moved, "Kerncijfers die bewogen sinds het vorige rapport"), ""]
     if not had_findings:
         lines += ["", "*Het vorige rapport bevat nog geen lijst van vaststellingen; alleen de "
                   "gegevens zijn vergeleken.*"]
     return "\n".join(lines) + "\n"
+
+
+def toets_markdown(verdicts, plan: str, gemeente: str) -> str:
+    """The previous-plan section: intro, the captioned 'toen / nu / geldt nog?' table, notes."""
+    table, notes = toets_display(verdicts)
+    caption = f"Toets van de kwantitatieve vaststellingen van het {plan} ({gemeente})"
+    return "\n\n".join([TOETS_INTRO.format(plan=plan), html_table(table, caption), *notes]) + "\n"
 
 
 def _section(section: tuple[str, str], markdown: str):
@@ -256,5 +269,5 @@ def write_exports(folder: Path, ds, target, group, jaar: int | None, previous: P
         toets_frame(verdicts).to_csv(folder / PLAN_FILE, **_CSV)
         out.files.append(PLAN_FILE)
         out.sections.append(_section(PLAN_SECTION, toets_markdown(
-            verdicts, previous_plan(target.nis))))
+            verdicts, previous_plan(target.nis).plan, target.name)))
     return out
