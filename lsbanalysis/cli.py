@@ -226,6 +226,10 @@ def group_cmd(gemeente: str, k: int | None, fmt_: str) -> None:
         click.echo(sg.as_frame().to_csv(index=False), nl=False)
     elif fmt_ == "json":
         import json
+        import math
+
+        def finite(x: float) -> float | None:  # JSON has no NaN
+            return x if math.isfinite(x) else None
 
         click.echo(json.dumps({
             "gemeente": {"nis": sg.target.nis, "naam": sg.target.name},
@@ -236,8 +240,8 @@ def group_cmd(gemeente: str, k: int | None, fmt_: str) -> None:
                           for u in sg.variables],
             "standaardisering": sg.spec.standardisation,
             "afstand": sg.spec.distance,
-            "afstand_k": None if sg.kth_distance != sg.kth_distance else sg.kth_distance,
-            "drempel_uitschieter": sg.threshold,
+            "afstand_k": finite(sg.kth_distance),
+            "drempel_uitschieter": finite(sg.threshold),
             "waarschuwing": sg.warning,
             "opmerkingen": list(sg.notes),
             "referentie": referentie_argument(sg),
