@@ -159,8 +159,8 @@ def _comparison_options(func):
                         help="Referentiejaar: per indicator de laatste waarde tot en met dit jaar "
                              "(standaard: het laatste jaar van elke indicator).")(func)
     func = click.option("--referentie", required=True,
-                        help="ISOM, arrondissement, buren, of een lijst 'Gemeente1,Gemeente2,…'.")(
-        func)
+                        help="ISOM, arrondissement, buren, gelijkaardig, of een lijst "
+                             "'Gemeente1,Gemeente2,…'.")(func)
     func = click.option("--gemeente", required=True, help="Naam of NIS-code.")(func)
     func = click.option("--indicator", "indicators", multiple=True,
                         help="Alleen deze indicator(en) (herhaalbaar).")(func)
@@ -208,11 +208,53 @@ def findings_cmd(gemeente, referentie, jaar, indicators, alle) -> None:
     click.echo(findings_text(c) if alle else key_findings_text(c))
 
 
+@main.command("groep")
+@click.option("--gemeente", required=True, help="Naam of NIS-code van een Vlaamse gemeente.")
+@click.option("--k", "k", type=int, default=None,
+              help="Aantal gelijkaardige gemeenten [standaard: k uit similarity.toml, 10].")
+@click.option("--format", "fmt_", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+def group_cmd(gemeente: str, k: int | None, fmt_: str) -> None:
+    """Stel de referentiegroep 'gelijkaardig' voor: de gemeenten die het meest op de gemeente
+    lijken, met hun afstand en de kenmerken waarop ze het meest gelijken."""
+    import lsbanalysis
+    from lsbanalysis.analysis.similar import similar_municipalities
+    from lsbanalysis.report.similarity import referentie_argument, similarity_text
+
+    sg = similar_municipalities(lsbanalysis.load(), gemeente, k)
+    if fmt_ == "csv":
+        click.echo(sg.as_frame().to_csv(index=False), nl=False)
+    elif fmt_ == "json":
+        import json
+        import math
+
+        def finite(x: float) -> float | None:  # JSON has no NaN
+            return x if math.isfinite(x) else None
+
+        click.echo(json.dumps({
+            "gemeente": {"nis": sg.target.nis, "naam": sg.target.name},
+            "k": sg.k,
+            "leden": sg.as_frame().to_dict(orient="records"),
+            "kenmerken": [{"indicator": u.indicator, "jaar": u.year, "transformatie": u.transform,
+                           "gewicht": u.weight, "gemeenten_met_waarde": u.covered}
+                          for u in sg.variables],
+            "standaardisering": sg.spec.standardisation,
+            "afstand": sg.spec.distance,
+            "afstand_k": finite(sg.kth_distance),
+            "drempel_uitschieter": finite(sg.threshold),
+            "waarschuwing": sg.warning,
+            "opmerkingen": list(sg.notes),
+            "referentie": referentie_argument(sg),
+        }, ensure_ascii=False, indent=2))
+    else:
+        click.echo(similarity_text(sg))
+
+
 @main.command("report")
 @click.option("--gemeente", required=True, help="Naam of NIS-code van de gemeente.")
 @click.option("--referentie", required=True,
-              help="Referentiegroep: ISOM, arrondissement, buren, of een lijst gemeenten "
-                   "(namen of NIS-codes, met komma's).")
+              help="Referentiegroep: ISOM, arrondissement, buren, gelijkaardig, of een lijst "
+                   "gemeenten (namen of NIS-codes, met komma's).")
 @click.option("--jaar", type=int, default=None,
               help="Referentiejaar: per indicator de laatste waarde tot en met dit jaar "
                    "[standaard: per indicator het meest recente jaar].")

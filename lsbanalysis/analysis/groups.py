@@ -5,7 +5,7 @@ from __future__ import annotations
 import numbers
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lsbanalysis.analysis.catalogue import load_reference_groups
 from lsbanalysis.errors import LsbError, shown
@@ -20,9 +20,12 @@ class ReferenceGroupError(LsbError):
 
 @dataclass(frozen=True)
 class ReferenceGroup:
-    id: str  # "ISOM", "arrondissement", "buren" or "lijst"
+    id: str  # "ISOM", "arrondissement", "buren", "gelijkaardig" or "lijst"
     label: str  # Dutch, used in sentences: "de ISOM-gemeenten"
     members: tuple[Municipality, ...]  # includes the target
+    # 'gelijkaardig': how the members were chosen (a SimilarGroup: distances, variables,
+    # outlier warning), for the report and `lsb groep`.
+    similarity: object | None = field(default=None, compare=False, repr=False)
 
     @property
     def codes(self) -> list[str]:
@@ -33,12 +36,14 @@ class ReferenceGroup:
 
 
 def resolve_group(ds, target: Municipality, reference: str | Sequence[str]) -> ReferenceGroup:
-    """Turn a group name (ISOM, arrondissement, buren) or a list of names/NIS codes into members.
+    """Turn a group name (ISOM, arrondissement, buren, gelijkaardig) or a list of names/NIS
+    codes into members.
 
     The target is always a member. Members must all exist in the current (2025) municipal
     geography, and a group needs at least two municipalities.
     """
     specs = load_reference_groups()
+    similar = None
     known = ", ".join(s.id for s in specs.values())
     usable = isinstance(reference, str) or (
         isinstance(reference, Sequence | set | frozenset)
@@ -79,6 +84,12 @@ def resolve_group(ds, target: Municipality, reference: str | Sequence[str]) -> R
                 )
             members = [target] + [ds.municipality(code) for code in sorted(codes)]
             group_id, label = spec.id, f"buurgemeenten van {target.name}"
+        elif spec.rule == "gelijkaardig":
+            from lsbanalysis.analysis.similar import similar_municipalities
+
+            similar = similar_municipalities(ds, target)
+            members = list(similar.members)
+            group_id, label = spec.id, spec.label
         else:  # pragma: no cover - the catalogue loader rejects other rules
             raise ReferenceGroupError(f"onbekende regel {spec.rule!r} voor groep {spec.id}")
     else:
@@ -116,7 +127,7 @@ def resolve_group(ds, target: Municipality, reference: str | Sequence[str]) -> R
             f"De referentiegroep {label!r} bevat alleen {target.name}; een vergelijking "
             "vraagt minstens twee gemeenten."
         )
-    return ReferenceGroup(id=group_id, label=label, members=tuple(members))
+    return ReferenceGroup(id=group_id, label=label, members=tuple(members), similarity=similar)
 
 
 #: Date a geography took effect: a municipality absent from it merged on that day.

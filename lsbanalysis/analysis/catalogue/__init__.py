@@ -11,6 +11,7 @@ HERE = Path(__file__).resolve().parent
 METHODS = ("value", "ratio", "rate", "change", "quotient", "index")
 AGGREGATIONS = ("sum", "ratio_of_sums", "derived_ratio", "published")
 DIRECTIONS = ("higher_better", "lower_better", "neutral")
+GROUP_RULES = ("arrondissement", "buren", "gelijkaardig")
 UNITS = ("eur", "percent", "count", "per_km2", "index", "ratio", "per_100", "per_1000")
 #: The LSB workgroups, and "transversaal" for themes that run through all of them.
 WERKGROEPEN = ("arbeid & sociale zekerheid", "huisvesting", "cultuur & maatschappelijke integratie",
@@ -207,5 +208,8 @@ def load_reference_groups(path: Path = HERE / "reference_groups.toml") -> dict[s
         spec = GroupSpec(**{**g, "members": tuple(g.get("members", ()))})
         if bool(spec.members) == bool(spec.rule):
             raise CatalogueError(f"{path.name}: group {spec.id!r} needs either members or a rule")
+        if spec.rule is not None and spec.rule not in GROUP_RULES:
+            raise CatalogueError(f"{path.name}: group {spec.id!r}: rule must be one of "
+                                 f"{GROUP_RULES}")
         groups[spec.id.casefold()] = spec
     return groups
