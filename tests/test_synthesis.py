@@ -234,7 +234,7 @@ def test_selection_file_errors_name_the_entry(tmp_path):
                                 '"aangiften_lt10k_pct", "bestaat_niet"]'), encoding="utf-8")
     with pytest.raises(CatalogueError, match="family 'lage_inkomens' names unknown.*bestaat_niet"):
         load_selection(bad)
-    bad.write_text(text.replace('indicators = ["aandeel_65plus", "aandeel_80plus"]',
+    bad.write_text(text.replace('indicators = ["aandeel_65plus", "grijze_druk", "aandeel_80plus"]',
                                 'indicators = ["aandeel_65plus", "welvaartsindex"]'),
                    encoding="utf-8")
     with pytest.raises(CatalogueError, match="'welvaartsindex' is in families"):
