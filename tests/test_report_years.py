@@ -1,8 +1,8 @@
 """A reference year (``--jaar N``) on the embedded data: per indicator the latest value up to N.
 
-No single year has every indicator (population density starts in 2019, the age structure is of
-2015 only, the income bands exist for 2015, 2016, 2021 and 2022), so each indicator keeps its
-own year and every chapter must work for any year.
+No single year has every indicator (population density starts in 2019, the age structure covers
+2015–2022, the income bands exist for 2015, 2016, 2021 and 2022, the building permits of 2025 are
+a partial year), so each indicator keeps its own year and every chapter must work for any year.
 """
 
 from __future__ import annotations

@@ -54,15 +54,17 @@ def _default_upto(c) -> int | None:
 
 
 @_styled
-def population_pyramid(c, year: int | None = None, *, region: bool = True) -> Figure:
+def population_pyramid(c, year: int | None = None, *, region: bool = True,
+                       ds=None) -> Figure:
     """Inhabitants per 5-year age band (men left, women right) as a % of the whole population.
 
     The municipality is drawn as outlined bars; the reference group's shape (its members'
     counts per band summed, divided by their summed population) and, with ``region``, the
     Flemish Region's shape are step lines over them. ``year`` defaults to the latest year with
-    an age structure up to the comparison's last year (its reference year, if any).
+    an age structure up to the comparison's last year (its reference year, if any). The counts
+    are read from ``ds`` (default: the dataset the comparison was made from).
     """
-    ds = c.engine.ds
+    ds = ds if ds is not None else c.engine.ds
     s = age_structure(ds, c.target, c.group, year, upto=None if year else _default_upto(c),
                       benchmarks=("region",) if region else ())
     bands = list(s.bands)
