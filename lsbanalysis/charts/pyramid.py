@@ -162,7 +162,7 @@ def _pyramid_text(c, s: AgeStructure, shapes: list[str]) -> ChartText:
                      "de bevolking")
 
     columns = {"Leeftijd": list(s.bands)}
-    data = {"leeftijd": list(s.bands)}
+    data = {"jaar": s.year, "leeftijd": list(s.bands)}
     for etype in ["municipality", *shapes]:
         name = c.target.name if etype == "municipality" else _shape_name(c, s, etype)
         shape = s.shape(etype)
