@@ -388,3 +388,83 @@ def test_house_colours_have_enough_contrast():
     assert charts.contrast_ratio("#FFFFFF") == pytest.approx(1.0)
     assert charts.contrast_ratio("#000000") == pytest.approx(21.0)
     assert charts.contrast_ratio("#767676") == pytest.approx(4.54, abs=0.01)
+
+
+# -- population pyramid --------------------------------------------------------------------------
+
+
+def _group_value(c, indicator: str) -> float:
+    t = c.table
+    return float(t[(t["indicator"] == indicator) & (t["role"] == "aggregate")]["value"].iloc[0])
+
+
+def test_population_pyramid_texts_bars_and_shapes(c):
+    from matplotlib.patches import StepPatch
+
+    fig = charts.population_pyramid(c)
+    text = joined(fig)
+    year = c.rows("aandeel_65plus")["period"].iloc[0]  # the latest year of the age structure
+    assert "Bevolkingspiramide" in text and f"op 1 januari {year}" in text
+    assert "Bron: Statbel, bevolkingsstructuur" in text
+    assert "Mannen" in text and "Vrouwen" in text and "aandeel van de totale bevolking (%)" in text
+    assert "95+" in text and "0-4" in text
+    found = bars(fig, "piramide-")
+    assert len(found) == 2 * 20  # 5-year bands 0-4 … 90-94 and 95+, men and women
+    assert all(b.get_width() < 0 for g, b in found.items() if g.startswith("piramide-men-"))
+    assert all(b.get_width() > 0 for g, b in found.items() if g.startswith("piramide-women-"))
+    # the bars are the shares of the whole population: together 100 %
+    assert sum(abs(b.get_width()) for b in found.values()) == pytest.approx(100)
+    shapes = {p.get_gid() for p in fig.axes[0].patches if isinstance(p, StepPatch)}
+    assert shapes == {f"vorm-{e}-{s}" for e in ("reference_group", "region")
+                      for s in ("men", "women")}
+    # the target is marked by more than colour: outlined bars and a bold legend entry
+    bar = found["piramide-women-50-54"]
+    assert bar.get_linewidth() > 0 and bar.get_edgecolor() != bar.get_facecolor()
+    legend = fig.axes[0].get_legend()
+    bold = [t.get_text() for t in legend.get_texts() if t.get_fontweight() == "bold"]
+    assert bold == [f"Herenthout {year}"]
+
+
+def test_population_pyramid_group_shape_is_the_groups_ratio_of_sums(ds, c):
+    """The group's line is its members' counts per band over their population: its share of
+    65-plussers is the comparison's own group value of aandeel_65plus (from another measure)."""
+    from lsbanalysis.analysis.structure import age_structure
+
+    s = age_structure(ds, c.target, c.group)
+    assert s.share_of_ages("reference_group", 65) == pytest.approx(
+        _group_value(c, "aandeel_65plus"), abs=1e-9)
+    assert s.share_of_ages("municipality", 80) == pytest.approx(
+        float(c.rows("aandeel_80plus").query("role == 'target'")["value"].iloc[0]), abs=1e-9)
+    members = [age_structure(ds, m, year=s.year).share_of_ages("municipality", 65)
+               for m in c.group.members]
+    assert s.share_of_ages("reference_group", 65) != pytest.approx(sum(members) / len(members))
+
+
+def test_population_pyramid_text_alternative_and_table(c):
+    import re
+
+    fig = charts.population_pyramid(c)
+    d = charts.describe(fig)
+    assert d.alt.startswith("Bevolkingspiramide: inwoners van Herenthout op 1 januari ")
+    _value_in(d.alt, c, "aandeel_65plus")  # 65 jaar en ouder, as in the key figures
+    assert "de ISOM-gemeenten samen" in d.alt and "het Vlaams Gewest" in d.alt
+    assert "Grootste klasse bij de mannen in Herenthout" in d.alt
+    assert not re.search(r"\d\.\d{1,2}\b(?! )", d.alt)  # Dutch notation only
+    assert len(d.table) == len(d.data) == 20 and d.table["Leeftijd"].iloc[-1] == "95+"
+    assert list(d.table.columns[1:3]) == ["Herenthout, mannen", "Herenthout, vrouwen"]
+    widths = {g: b.get_width() for g, b in bars(fig, "piramide-").items()}
+    assert d.data["Herenthout, vrouwen (%)"].tolist() == pytest.approx(
+        [widths[f"piramide-women-{band}"] for band in d.data["leeftijd"]])
+
+
+def test_population_pyramid_respects_a_reference_year(ds):
+    c2015 = ds.compare("Herenthout", reference="ISOM", year=2015)
+    fig = charts.population_pyramid(c2015)
+    text = joined(fig)
+    assert "op 1 januari 2015" in text
+    assert "gemeentelijke indeling van vóór 2019" in text.lower()
+    c2010 = ds.compare("Herenthout", reference="ISOM", year=2010)
+    with pytest.raises(LsbError, match="tot en met 2010 \\(wel 2015–2022\\)"):
+        charts.population_pyramid(c2010)
+    assert charts.describe(charts.population_pyramid(c2015, region=False)).alt.count(
+        "Vlaams Gewest") == 0

@@ -172,3 +172,56 @@ def test_summary_prints_on_two_a4_pages(herenthout):
     start = chapters[titles.index("Samenvatting")][1]
     end = chapters[titles.index("Samenvatting") + 1][1]
     assert end - start <= 2, chapters
+
+
+# -- the social themes: ageing, poverty, housing supply, integration, vacancies, health ----------
+
+
+def test_every_social_theme_has_its_chapter_with_charts_and_findings(herenthout,
+                                                                     herenthout_comparison):
+    html = herenthout.html.read_text(encoding="utf-8")
+    c = herenthout_comparison
+    for chapter, title in (("bevolking", "Bevolking en vergrijzing"), ("armoede", "Armoede"),
+                           ("samenleven", "Samenleven en integratie"),
+                           ("gezondheid", "Gezondheid")):
+        assert f'<section class="chapter" id="{chapter}">\n<h2>{title}</h2>' in html, chapter
+    # the chapters follow the summary in the declared order, the annex last
+    starts = [html.index(f'<section class="chapter" id="{c_id}">') for c_id, _, _ in CHAPTERS]
+    assert starts == sorted(starts) and CHAPTERS[-1][0] == "vaststellingen"
+
+    def text(chapter: str) -> str:
+        return " ".join(_plain(_section(html, chapter)).split())
+
+    def target(indicator: str) -> float:
+        return float(c.rows(indicator).query("role == 'target'")["value"].iloc[0])
+
+    bevolking = _section(html, "bevolking")
+    assert re.search(r'<img [^>]*alt="Bevolkingspiramide: inwoners van Herenthout', bevolking)
+    assert "Grijze druk" in text("bevolking") and "Interne vergrijzing" in text("bevolking")
+    armoede = text("armoede")
+    assert target("armoederisico") == pytest.approx(5.1) and "5,1 %" in armoede
+    assert "EU-SILC" in armoede and "één nationale armoedegrens" in armoede
+    assert armoede.count("Kernvaststellingen") == 1
+    wonen = _section(html, "wonen")
+    assert target("nieuwbouw_woningen") == 22
+    assert re.search(r'<td class="num">22</td>', wonen)  # vergunde nieuwe woningen, 2024
+    assert "januari–juli 2025" in text("wonen") and "januari–juli 2024" in text("wonen")
+    assert "Vraag naar arbeid" in text("arbeid") and "Vacatures per 100 NWWZ" in text("arbeid")
+    samenleven = _section(html, "samenleven")
+    assert target("nieuwkomers") == 55 and re.search(r'<td class="num">55</td>', samenleven)
+    assert "Thuistaal" in text("samenleven") and "bij benadering" in text("samenleven")
+    gezondheid = text("gezondheid")
+    assert "geen gezondheidsindicator per gemeente" in gezondheid
+    assert "IMA-AIM" in gezondheid and "Zorgatlas" in gezondheid
+    assert "Interne vergrijzing" in gezondheid
+    key = [f for f in c.synthesis.key if c.synthesis.section_of[f.indicator] == "gezondheid"]
+    for f in key:  # the workgroup's key findings, also those on ageing indicators
+        assert " ".join(f.text.split()) in gezondheid
+    # every new chapter has charts with a text alternative and the table behind them
+    for chapter in ("armoede", "samenleven", "gezondheid"):
+        part = _section(html, chapter)
+        alts = re.findall(r'<img [^>]*alt="([^"]+)"', part)
+        assert len(alts) >= 3 and all(len(a) > 80 for a in alts), chapter
+        assert part.count('<details class="figure-data">') == len(alts), chapter
+    annex = text("vaststellingen")
+    assert "De cijfers die de werkgroep gezondheid aanbelangen" in annex

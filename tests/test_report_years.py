@@ -1,8 +1,8 @@
 """A reference year (``--jaar N``) on the embedded data: per indicator the latest value up to N.
 
-No single year has every indicator (population density starts in 2019, the age structure is of
-2015 only, the income bands exist for 2015, 2016, 2021 and 2022), so each indicator keeps its
-own year and every chapter must work for any year.
+No single year has every indicator (population density starts in 2019, the age structure covers
+2015–2022, the income bands exist for 2015, 2016, 2021 and 2022, the building permits of 2025 are
+a partial year), so each indicator keeps its own year and every chapter must work for any year.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import io
 
 import matplotlib
 import nbformat
+import pandas as pd
 import pytest
 
 import lsbanalysis
@@ -74,6 +75,12 @@ def test_every_chapter_runs_for_a_reference_year(ds, year, tmp_path, monkeypatch
             assert list((tmp_path / chapter / "tables").glob("*.csv")), chapter
     figures = list(tmp_path.glob("*/figures/*.png"))
     assert len(figures) >= 10
+    # the pyramid of the reference year (the age structure starts in 2015)
+    pyramid = pd.read_csv(tmp_path / "bevolking" / "figures" / "bevolkingspiramide.csv",
+                          sep=";", decimal=",", encoding="utf-8-sig")
+    assert set(pyramid["jaar"]) == {year} and len(pyramid) == 20
+    for chapter in ("armoede", "samenleven", "gezondheid"):
+        assert list((tmp_path / chapter / "figures").glob("*.png")), chapter
 
 
 @pytest.mark.slow

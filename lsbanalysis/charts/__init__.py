@@ -1,4 +1,5 @@
-"""Charts for the analyserapport: ranking bars, trend lines, income bands and maps.
+"""Charts for the analyserapport: ranking bars, trend lines, income bands, maps and the
+population pyramid.
 
 Every function takes a :class:`~lsbanalysis.analysis.compare.Comparison` and returns a matplotlib
 ``Figure``; none shows or saves it. Each figure carries its text alternative and the table of
@@ -21,7 +22,8 @@ One module per job: :mod:`~lsbanalysis.charts.style` (house style, figure frame)
 :mod:`~lsbanalysis.charts.common` (reading a comparison), :mod:`~lsbanalysis.charts.alttext`
 (text alternatives and data tables), and one module per kind of chart:
 :mod:`~lsbanalysis.charts.ranking`, :mod:`~lsbanalysis.charts.trends`,
-:mod:`~lsbanalysis.charts.bands` and :mod:`~lsbanalysis.charts.maps`.
+:mod:`~lsbanalysis.charts.bands`, :mod:`~lsbanalysis.charts.maps` and
+:mod:`~lsbanalysis.charts.pyramid`.
 """
 
 # The constants below were public names of the single charts module: they stay importable
@@ -32,6 +34,7 @@ from lsbanalysis.charts.maps import (  # noqa: F401
     MAP_CMAP,
     group_map,
 )
+from lsbanalysis.charts.pyramid import population_pyramid
 from lsbanalysis.charts.ranking import chart_for, ranking_bars
 from lsbanalysis.charts.style import (  # noqa: F401
     ACCENT,
@@ -78,6 +81,7 @@ __all__ = [
     "trend_lines",
     "income_bands",
     "group_map",
+    "population_pyramid",
     "chart_for",
     "describe",
     "ChartText",

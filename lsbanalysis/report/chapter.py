@@ -25,7 +25,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 import lsbanalysis
+from lsbanalysis.analysis.catalogue import CROSS_CUTTING
 from lsbanalysis.analysis.catalogue.selection import load_selection
+from lsbanalysis.charts.alttext import listing
 from lsbanalysis.report import tables
 from lsbanalysis.report.outputs import FIGURE_METADATA, save_figure, save_table
 
@@ -175,6 +177,42 @@ class Chapter:
         earlier = int(years[0]) if len(years) > 1 else None
         self.figure(charts.income_bands(self.c, compare_year=earlier), name)
 
+    def pyramid(self, name: str = "bevolkingspiramide") -> None:
+        """The population pyramid of the latest year up to the reference year, or why not."""
+        from lsbanalysis import charts
+        from lsbanalysis.analysis.structure import AgeStructureError
+
+        try:
+            fig = charts.population_pyramid(self.c, ds=self.ds)
+        except AgeStructureError as exc:
+            self.md(f"*{exc}*")
+            return
+        self.figure(fig, name)
+
+    def year_to_date(self, name: str = "vergunningen_lopend_jaar") -> None:
+        """The building permits of the incomplete last year against the same months a year
+        earlier: a table, never presented as a full year; not shown after a reference year."""
+        from lsbanalysis.analysis.partial_year import PartialYearError, year_to_date
+
+        try:
+            ytd = year_to_date(self.ds, self.target)
+        except PartialYearError as exc:
+            self.md(f"*{exc}*")
+            return
+        if self.jaar is not None and ytd.year > self.jaar:
+            self.md(f"*De vergunningen van {ytd.label} vallen na het referentiejaar "
+                    f"{self.jaar} en staan daarom niet in dit rapport.*")
+            return
+        self.md(f"Van {ytd.year} zijn alleen de vergunningen van **{ytd.months}** bekend. "
+                f"Dat is geen volledig jaar: de tabel vergelijkt ze met dezelfde maanden van "
+                f"{ytd.year - 1}. Op enkele maanden schommelen de aantallen in een kleine "
+                "gemeente sterk.")
+        self.table(tables.year_to_date(ytd), name,
+                   f"Bouwvergunningen {ytd.label} tegenover {ytd.previous_label} "
+                   "(onvolledig jaar)")
+        save_table(ytd.table, f"{name}_data", self.output_dir, sep=",", decimal=".",
+                   encoding="utf-8")
+
     def key_figures(self, indicators: list[str] | None = None, name: str = "kerncijfers",
                     compact: bool = False) -> None:
         """A key-figures table (default: the key figures of selection.toml), also as CSV.
@@ -200,14 +238,29 @@ class Chapter:
             self.md(tables.findings_markdown(items[:limit] if limit else items))
             return
         key, more = self.c.synthesis.theme_items(theme)
+        self._findings_block(key, more, self.c.catalogue.themes[theme].label.lower())
+
+    def show_workgroup_findings(self, werkgroep: str) -> None:
+        """A workgroup's kernvaststellingen (its block of the summary), including those on
+        indicators of other chapters that the catalogue assigns to it (the ageing figures for
+        *gezondheid*), then further material findings and a pointer to the annex."""
+        s = self.c.synthesis
+        more = [f for f in s.more if s.section_of.get(f.indicator) == werkgroep]
+        themes = dict.fromkeys(self.c.catalogue.themes[i.theme].label for i in self.c.indicators
+                               if s.section_of.get(i.id) == werkgroep)
+        where = f", onder {listing(themes)}" if themes else ""
+        self._findings_block(s.section_items(werkgroep), more, f"de werkgroep {werkgroep}",
+                             f"*Alle vaststellingen staan in de bijlage 'Alle vaststellingen'"
+                             f"{where}.*")
+
+    def _findings_block(self, key, more, about: str, pointer: str | None = None) -> None:
         more = more[: load_selection().more_in_chapter]
-        label = self.c.catalogue.themes[theme].label
         text = "**Kernvaststellingen**\n\n" + tables.key_findings_markdown(
-            key, empty=f"Geen kernvaststelling over {label.lower()}.")
+            key, empty=f"Geen kernvaststelling over {about}.")
         if more:
             text += "\n\n**Verder valt op**\n\n" + tables.key_findings_markdown(more)
-        text += (f"\n\n*Alle vaststellingen over {label.lower()} staan in de bijlage "
-                 "'Alle vaststellingen'.*")
+        text += "\n\n" + (pointer or f"*Alle vaststellingen over {about} staan in de bijlage "
+                                      "'Alle vaststellingen'.*")
         self.md(text)
 
     def show_key_findings(self) -> None:
@@ -221,9 +274,23 @@ class Chapter:
             items = self.findings(theme.id)
             self.md(f"## {theme.label}")
             if not items:
-                self.md("*Geen gegevens per gemeente voor dit thema.*")
+                self.md(f"*{self._no_theme_data(theme)}*")
                 continue
             self.md(tables.findings_markdown(items, key=key))
+
+    def _no_theme_data(self, theme) -> str:
+        """Why a theme has no findings, and where its workgroup's figures are (gezondheid)."""
+        cat = self.c.catalogue
+        text = "Geen gegevens per gemeente voor dit thema."
+        if theme.werkgroep == CROSS_CUTTING:
+            return text
+        elsewhere = [i for i in self.c.indicators
+                     if i.theme != theme.id and cat.werkgroep(i) == theme.werkgroep]
+        if not elsewhere:
+            return text
+        where = listing(dict.fromkeys(cat.themes[i.theme].label for i in elsewhere))
+        return (f"{text} De cijfers die de werkgroep {theme.werkgroep} aanbelangen ("
+                + listing(i.short for i in elsewhere) + f") staan onder {where}.")
 
     def show_method(self) -> None:
         """How the kernvaststellingen are chosen, with the thresholds of selection.toml."""

@@ -85,11 +85,14 @@ from lsbanalysis.sources import sha256_of
 #: (chapter id, notebook file in notebooks/, Dutch title), in report order.
 CHAPTERS: list[tuple[str, str, str]] = [
     ("samenvatting", "01_samenvatting.ipynb", "Samenvatting"),
-    ("bevolking", "02_bevolking.ipynb", "Bevolking"),
-    ("inkomen", "03_inkomen.ipynb", "Inkomen"),
-    ("arbeid", "04_arbeid.ipynb", "Arbeid"),
-    ("wonen", "05_wonen.ipynb", "Wonen"),
-    ("vaststellingen", "06_vaststellingen.ipynb", "Alle vaststellingen"),
+    ("bevolking", "02_bevolking.ipynb", "Bevolking en vergrijzing"),
+    ("armoede", "03_armoede.ipynb", "Armoede"),
+    ("inkomen", "04_inkomen.ipynb", "Inkomen"),
+    ("arbeid", "05_arbeid.ipynb", "Arbeid"),
+    ("wonen", "06_wonen.ipynb", "Wonen"),
+    ("samenleven", "07_samenleven.ipynb", "Samenleven en integratie"),
+    ("gezondheid", "08_gezondheid.ipynb", "Gezondheid"),
+    ("vaststellingen", "09_vaststellingen.ipynb", "Alle vaststellingen"),
 ]
 REPORT_FILE = "analyserapport.html"
 PDF_FILE = "analyserapport.pdf"

@@ -159,3 +159,35 @@ def html_table(frame: pd.DataFrame, caption: str, *, css: str = "lsb-table",
     return (f'<table class="{css}">\n<caption>{esc(caption)}</caption>\n'
             f"<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(rows)
             + "\n</tbody>\n</table>")
+
+
+
+def _signed(value: float, decimals: int = 0, suffix: str = "") -> str:
+    if value is None or math.isnan(value):
+        return "–"
+    sign = "+" if value > 0 else "-" if value < 0 else ""
+    return sign + fmt.number(abs(value), decimals) + suffix
+
+
+def year_to_date(ytd) -> pd.DataFrame:
+    """A partial year against the same months a year earlier
+    (:class:`~lsbanalysis.analysis.partial_year.YearToDate`): the municipality's counts and
+    their difference, and the benchmarks' change in %."""
+    t = ytd.table
+    own = t[t["entity_type"] == "municipality"]
+    name = own["name"].iloc[0]
+    out = pd.DataFrame({
+        "Vergunningen": own["label"].to_numpy(),
+        f"{name}, {ytd.previous_label}": [cell(v, s, "count") for v, s in zip(
+            own["previous"], own["status_previous"], strict=True)],
+        f"{name}, {ytd.label}": [cell(v, s, "count") for v, s in zip(
+            own["current"], own["status_current"], strict=True)],
+        "Verschil": [_signed(b - a) for a, b in zip(own["previous"], own["current"],
+                                                     strict=True)],
+    })
+    for etype in [e for e in dict.fromkeys(t["entity_type"]) if e != "municipality"]:
+        part = t[t["entity_type"] == etype]
+        out[f"{part['name'].iloc[0]}: verandering"] = [
+            _signed(100 * (b / a - 1), 1, " %") if a else "–"
+            for a, b in zip(part["previous"], part["current"], strict=True)]
+    return out
