@@ -72,7 +72,31 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
     for proc in processes:
         with contextlib.suppress(Exception):
             proc.join(timeout=5)
+    # shutdown() drops the pool's references to its thread and pipes: take them first.
+    thread = getattr(pool, "_executor_manager_thread", None)
+    results = getattr(pool, "_result_queue", None)
     pool.shutdown(wait=False, cancel_futures=True)
+    _unblock_manager(thread, results)
+
+
+def _unblock_manager(thread: threading.Thread | None, results: object,
+                     wait_s: float = 1.0) -> None:
+    """Let the pool's manager thread end although a worker was killed in mid-result.
+
+    The manager thread reads results from a pipe whose write end the parent also holds: a
+    worker killed while sending a large result leaves it waiting for the rest for ever, and
+    the interpreter joins that thread at exit, so the command would never end. Closing the
+    parent's write end turns the wait into end-of-file, which the manager handles as a broken
+    pool (these are private attributes of concurrent.futures, hence the guards).
+    """
+    if thread is None:
+        return
+    thread.join(timeout=wait_s)
+    if thread.is_alive():
+        writer = getattr(results, "_writer", None)
+        with contextlib.suppress(Exception):
+            writer.close()
+        thread.join(timeout=wait_s)
 
 
 @contextlib.contextmanager
