@@ -130,8 +130,10 @@ def _read_raw(path: str) -> int:
     import pyarrow.csv as pacsv
 
     def text(data: bytes) -> int:
-        head = data[:4096].split(b"\n", 1)[0]
-        delimiter = max(b"|;\t,", key=head.count)
+        # The delimiter of a data row: a header may hold others ("label|year" in PinC exports).
+        lines = data[:65536].split(b"\n", 2)
+        row = lines[1] if len(lines) > 2 else lines[0]
+        delimiter = max(b"|;\t,", key=row.count)
         table = pacsv.read_csv(io.BytesIO(data),
                                parse_options=pacsv.ParseOptions(delimiter=chr(delimiter)),
                                read_options=pacsv.ReadOptions(block_size=1 << 24))
