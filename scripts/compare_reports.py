@@ -36,6 +36,7 @@ def _files(root: Path) -> set[str]:
 
 
 def _outputs(path: Path) -> list:
+    """The outputs of the code cells, without execution counts and the injected cell."""
     nb = json.loads(path.read_text(encoding="utf-8"))
     out = []
     for cell in nb["cells"]:
@@ -48,7 +49,7 @@ def _outputs(path: Path) -> list:
         for o in cell.get("outputs", []):
             o = {k: v for k, v in o.items() if k != "execution_count"}
             outputs.append(o)
-        out.append((cell["source"], outputs))
+        out.append(outputs)  # the source may change (parameters), the output may not
     return out
 
 

@@ -309,9 +309,28 @@ class Engine:
         return cached
 
 
+class DatasetEngine:
+    """The engine of an unpickled comparison: the dataset at once, its engine when first used.
+
+    A pickled :class:`Comparison` carries no engine (it holds the whole dataset); a report
+    chapter that reads the comparison the runner computed attaches its own dataset with
+    :meth:`Comparison.attach`, and the engine is only built if something still needs it.
+    """
+
+    def __init__(self, ds) -> None:
+        self.ds = ds
+
+    def __getattr__(self, name: str):
+        return getattr(self.ds.engine, name)
+
+
 @dataclass
 class Comparison:
-    """The result of :func:`compare`: tidy tables and the findings."""
+    """The result of :func:`compare`: tidy tables and the findings.
+
+    Pickles without its engine (see :class:`DatasetEngine`); what was computed before
+    pickling (findings, synthesis, history, the arrondissement comparison) travels along.
+    """
 
     target: Municipality
     group: ReferenceGroup
@@ -321,6 +340,28 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     catalogue: Catalogue = field(default_factory=load_catalogue, repr=False)
     engine: Engine | None = field(default=None, repr=False)
+    year: int | None = None  # the reference year asked for (None: latest per indicator)
+    requested: tuple[str, ...] | None = field(default=None, repr=False)  # indicators asked for
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "engine": None}
+
+    def attach(self, ds) -> Comparison:
+        """Give an unpickled comparison (and its arrondissement comparison) a dataset."""
+        self.engine = DatasetEngine(ds)
+        area = self.__dict__.get("area")
+        if area is not None and area is not self:
+            area.attach(ds)
+        return self
+
+    @cached_property
+    def area(self) -> Comparison:
+        """The same municipality, indicators and year compared with its arrondissement (the
+        maps): computed once per comparison, whatever the number of maps."""
+        if self.group.id == "arrondissement":
+            return self
+        return self.engine.ds.compare(self.target, reference="arrondissement", year=self.year,
+                                      indicators=self.requested)
 
     @cached_property
     def history(self) -> pd.DataFrame:
@@ -666,7 +707,8 @@ def compare(
     table = history[history["year"] == history["indicator"].map(pick)].copy()
     table = _decorate(ds, _rank(table), cat, target, group)
     return Comparison(target=target, group=group, table=table, raw_history=history,
-                      indicators=chosen, notes=notes, catalogue=cat, engine=engine)
+                      indicators=chosen, notes=notes, catalogue=cat, engine=engine, year=year,
+                      requested=tuple(request.indicators) if request.indicators else None)
 
 
 def _decorate(ds, frame: pd.DataFrame, cat: Catalogue, target, group) -> pd.DataFrame:

@@ -2,10 +2,15 @@
 
 A chapter starts with::
 
-    ch = Chapter(gemeente, referentie, jaar, output_dir, store_dir)
+    ch = Chapter(gemeente, referentie, jaar, output_dir, store_dir, gedeeld)
 
 and then shows text, tables, charts and findings; every table is also written as CSV and
 every chart as PNG and SVG (and the values it draws as CSV) under ``output_dir``.
+
+``gedeeld`` is the path of the comparison the report runner computed once for all chapters
+(:mod:`lsbanalysis.report.shared`); without it (JupyterLab, an older notebook) the chapter
+computes the comparison itself. A kernel that runs several chapters of one report computes it
+only once: the comparison is kept per dataset and parameters for the life of the process.
 
 A chart is shown with its text alternative and the table behind it (from
 :func:`lsbanalysis.charts.describe`), passed to the report in the output's metadata under
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -39,10 +45,32 @@ def _display(obj) -> None:
     display(obj)
 
 
+#: Comparisons a chapter computed itself, per store content and parameters (see above).
+_COMPUTED: dict[tuple, object] = {}
+
+
+def _computed(ds, gemeente, referentie, jaar):
+    store = json.dumps(ds.manifest.get("store_files") or ds.manifest.get("built_at"),
+                       sort_keys=True)
+    key = (str(Path(ds.store_dir).resolve()), store, str(gemeente), str(referentie),
+           None if jaar is None else int(jaar))
+    if key not in _COMPUTED:
+        _COMPUTED.clear()  # one report at a time: keep the memory of one comparison
+        _COMPUTED[key] = ds.compare(gemeente, reference=referentie, year=jaar)
+    return _COMPUTED[key]
+
+
 class Chapter:
-    def __init__(self, gemeente, referentie, jaar=None, output_dir=".", store_dir=None):
+    def __init__(self, gemeente, referentie, jaar=None, output_dir=".", store_dir=None,
+                 gedeeld=None):
         self.ds = lsbanalysis.load(store_dir)
-        self.c = self.ds.compare(gemeente, reference=referentie, year=jaar)
+        if gedeeld:
+            from lsbanalysis.report import shared
+
+            self.c = shared.read(gedeeld, {"gemeente": gemeente, "referentie": referentie,
+                                           "jaar": jaar, "store_dir": store_dir}, self.ds)
+        else:
+            self.c = _computed(self.ds, gemeente, referentie, jaar)
         self.jaar = None if jaar is None else int(jaar)
         self.output_dir = Path(output_dir)
         self.target = self.c.target

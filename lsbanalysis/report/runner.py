@@ -51,6 +51,7 @@ import errno
 import hashlib
 import json
 import os
+import queue
 import re
 import shutil
 import signal
@@ -60,7 +61,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -77,6 +78,7 @@ from lsbanalysis.atomic import replace_dir
 from lsbanalysis.errors import LsbError, os_error_advice, os_error_message, shown_path
 from lsbanalysis.names import Municipality
 from lsbanalysis.paths import NOTEBOOKS_DIR, PACKAGE_DIR, REPORTS_DIR
+from lsbanalysis.report import pool, shared
 from lsbanalysis.report.assemble import ReportContext, assemble_html, slug
 from lsbanalysis.report.exports import write_exports
 from lsbanalysis.report.outputs import FIGURES, TABLES
@@ -106,6 +108,10 @@ VOLATILE_MANIFEST_FIELDS = ("built_at",)
 PARAMETERS_TAG = "parameters"
 CODE_SUFFIXES = (".py", ".toml", ".csv", ".css", ".html")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_ASSIGNED = re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)", re.MULTILINE)
+#: The chapter parameter with the path of the shared comparison (report/shared.py); passed
+#: only to notebooks that declare it (others compute the comparison themselves).
+SHARED_PARAMETER = "gedeeld"
 
 
 class ReportError(LsbError):
@@ -186,8 +192,9 @@ def report_slug(
     return f"{slug(target.name)}-{ref}" + (f"-{int(jaar)}" if jaar is not None else "")
 
 
-def check_chapter_notebook(path: Path) -> None:
-    """Refuse a chapter notebook that papermill cannot parameterise.
+def check_chapter_notebook(path: Path) -> set[str]:
+    """Refuse a chapter notebook that papermill cannot parameterise; returns the names its
+    ``parameters`` cell assigns.
 
     Without a code cell tagged ``parameters`` papermill only warns and the notebook's own
     defaults win: the report would silently be about another municipality.
@@ -199,16 +206,18 @@ def check_chapter_notebook(path: Path) -> None:
             f"Hoofdstuk-notebook {path} is geen leesbaar notebook ({type(exc).__name__}: "
             f"{str(exc)[:200]})."
         ) from None
-    if not any(
-        c.cell_type == "code" and PARAMETERS_TAG in c.get("metadata", {}).get("tags", [])
-        for c in nb.cells
-    ):
+    cells = [
+        c for c in nb.cells
+        if c.cell_type == "code" and PARAMETERS_TAG in c.get("metadata", {}).get("tags", [])
+    ]
+    if not cells:
         raise ReportError(
             f"Hoofdstuk-notebook {path} heeft geen codecel met de tag 'parameters': de "
             "parameters (gemeente, referentie, jaar, …) zouden niet doorgegeven worden en het "
             "hoofdstuk zou over de standaardgemeente van het notebook gaan. Geef de cel met de "
             "standaardwaarden de tag 'parameters'."
         )
+    return {m.group(1) for c in cells for m in _ASSIGNED.finditer(c.source)}
 
 
 def _parameters_injected(executed: Path) -> bool:
@@ -399,9 +408,94 @@ def _signals_deferred():
             signal.signal(sig, handler)
 
 
-def _run_chapter(
-    notebook: Path, executed: Path, output_dir: Path, parameters: dict, kernels: _Kernels
-) -> float:
+class _ChapterRun:
+    """The chapters of one build, executed by a few pooled kernels (see report/pool.py).
+
+    Each worker thread starts one kernel (importing the chapter module while the runner
+    computes the shared comparison), waits until that comparison is written (``ready``), then
+    takes the next chapter from the queue until none is left, the run fails or it is aborted.
+    Results go to a queue that the runner's own thread reads (:meth:`report`).
+    """
+
+    def __init__(self, chapters, notebooks_dir: Path, tmp: Path, params: dict,
+                 declared: dict[str, set[str]], shared_path: str) -> None:
+        self.notebooks_dir, self.tmp, self.params = notebooks_dir, tmp, params
+        self.declared, self.shared_path = declared, shared_path
+        self.kernels = _Kernels()
+        self.ready, self.stop = threading.Event(), threading.Event()
+        self.todo: queue.SimpleQueue = queue.SimpleQueue()
+        for item in chapters:
+            self.todo.put(item)
+        self.done: queue.SimpleQueue = queue.SimpleQueue()
+        self.durations: dict[str, float] = {}
+        self.errors: dict[str, BaseException] = {}
+
+    def worker(self) -> None:
+        from jupyter_core.utils import run_sync
+
+        km, start_error = None, None
+        try:
+            try:
+                km = self.kernels.manager_class()(kernel_name=KERNEL_NAME)
+                run_sync(km.start_kernel)(extra_arguments=pool.kernel_arguments(),
+                                          cwd=str(self.tmp))
+            except Exception as exc:  # reported with the first chapter this worker takes
+                start_error = exc
+            self.ready.wait()
+            while not self.stop.is_set():
+                try:
+                    chapter, filename, title = self.todo.get_nowait()
+                except queue.Empty:
+                    return
+                if start_error is not None:
+                    self.done.put((chapter, title, start_error))
+                    return
+                params = dict(self.params)
+                if SHARED_PARAMETER in self.declared.get(chapter, ()):
+                    params[SHARED_PARAMETER] = self.shared_path
+                try:
+                    seconds = _run_chapter(
+                        self.notebooks_dir / filename,
+                        self.tmp / "notebooks" / f"{chapter}.ipynb",
+                        self.tmp / "chapters" / chapter,
+                        params,
+                        km,
+                    )
+                except Exception as exc:  # the kernel may be in any state: use it no more
+                    self.done.put((chapter, title, exc))
+                    return
+                self.done.put((chapter, title, seconds))
+        finally:
+            if km is not None:
+                try:  # SIGKILL to its process group, then wait for it and clean up
+                    run_sync(km.shutdown_kernel)(now=True)
+                except Exception:
+                    self.kernels.kill(km)
+
+    def report(self, say: Callable[[str], None]) -> None:
+        """Record and tell the chapters finished since the last call; a failure stops the run
+        (chapters not yet started are not run)."""
+        while True:
+            try:
+                chapter, title, result = self.done.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(result, BaseException):
+                self.errors[chapter] = result
+                self.stop.set()
+                say(f"{title}: mislukt")
+            else:
+                self.durations[chapter] = result
+                say(f"{title}: klaar ({result:.1f} s)")
+
+    def abort(self) -> None:
+        self.stop.set()
+        self.ready.set()
+        self.kernels.stop()
+
+
+def _run_chapter(notebook: Path, executed: Path, output_dir: Path, parameters: dict, km) -> float:
+    """Execute one chapter with papermill on the running kernel ``km``; returns seconds."""
     import papermill
 
     start = time.perf_counter()
@@ -413,13 +507,12 @@ def _run_chapter(
         kernel_name=KERNEL_NAME,
         progress_bar=False,
         execution_timeout=CELL_TIMEOUT,
-        # ipykernel logs noise here: a warning about unencrypted local TCP at start-up and
-        # "KeyboardInterrupt caught" when jupyter_client interrupts it before shutting it down.
-        extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-        # The kernel's working directory. Not papermill's ``cwd=``: that calls os.chdir(), which
-        # changes the directory of the whole process and races between the runner's threads.
-        resources={"metadata": {"path": str(output_dir)}},
-        kernel_manager_class=kernels.manager_class(),
+        engine_name=pool.register_engine(),
+        km=km,
+        # The kernel's working directory, set by the chapter preamble. Not papermill's
+        # ``cwd=``: that calls os.chdir(), which changes the directory of the whole process
+        # and races between the runner's threads.
+        output_dir=str(output_dir),
     )
     if not _parameters_injected(executed):
         raise ReportError(
@@ -652,8 +745,8 @@ def build_report(
     missing = [str(notebooks_dir / f) for _, f, _ in chapters if not (notebooks_dir / f).is_file()]
     if missing:
         raise ReportError(f"Hoofdstuk-notebook(s) ontbreken: {', '.join(missing)}.")
-    for _, filename, _ in chapters:
-        check_chapter_notebook(notebooks_dir / filename)
+    declared = {chapter: check_chapter_notebook(notebooks_dir / filename)
+                for chapter, filename, _ in chapters}
 
     name = report_slug(target, referentie, jaar)
     folder = out_root / name
@@ -700,7 +793,7 @@ def build_report(
             _Plan(ds=ds, target=target, group=group, parameters=parameters, folder=folder,
                   name=name, notebooks_dir=notebooks_dir, chapters=chapters,
                   jobs=max(1, int(jobs)), fingerprint=fingerprint, store=store, code=code,
-                  say=say, pdf=pdf)
+                  say=say, pdf=pdf, declared=declared)
         )
     finally:
         lock.release()
@@ -724,6 +817,7 @@ class _Plan:
     code: str
     say: Callable[[str], None]
     pdf: bool = False
+    declared: dict[str, set[str]] = field(default_factory=dict)  # chapter -> its parameters
 
 
 def _build(plan: _Plan) -> ReportResult:
@@ -749,42 +843,37 @@ def _build(plan: _Plan) -> ReportResult:
             "jaar": parameters["jaar"],
             "store_dir": str(Path(ds.store_dir).resolve()),
         }
-        durations: dict[str, float] = {}
-        errors: dict[str, BaseException] = {}
-        kernels = _Kernels()
-        pool = ThreadPoolExecutor(max_workers=min(jobs, len(chapters)))
-        futures = {}
+        shared_path = tmp / shared.SHARED_FILE
+        run = _ChapterRun(chapters, notebooks_dir, tmp, chapter_params, plan.declared,
+                          str(shared_path))
+        workers = ThreadPoolExecutor(max_workers=min(jobs, len(chapters)))
+        futures = [workers.submit(run.worker) for _ in range(min(jobs, len(chapters)))]
         try:
-            for chapter, filename, title in chapters:
-                future = pool.submit(
-                    _run_chapter,
-                    notebooks_dir / filename,
-                    tmp / "notebooks" / f"{chapter}.ipynb",
-                    tmp / "chapters" / chapter,
-                    chapter_params,
-                    kernels,
-                )
-                futures[future] = (chapter, title)
-            for future in as_completed(futures):
-                chapter, title = futures[future]
-                if future.cancelled():
-                    continue
-                try:
-                    durations[chapter] = future.result()
-                except Exception as exc:
-                    errors[chapter] = exc
-                    say(f"{title}: mislukt")
-                    for other in futures:  # chapters not yet started need not run
-                        other.cancel()
-                else:
-                    say(f"{title}: klaar ({durations[chapter]:.1f} s)")
+            # While the kernels start: the comparison every chapter and export shows, once.
+            comparison = shared.prepare(ds, target, group, parameters["jaar"])
+            shared.write(comparison, shared_path, chapter_params)
+            run.ready.set()
+            # CSV exports and the sections made without a notebook (what is new, previous
+            # plan), while the chapters run.
+            exports = write_exports(tmp, ds, target, group, parameters["jaar"], folder,
+                                    {"parameters": parameters, "sources": _sources(ds.manifest)},
+                                    comparison=comparison)
+            pending = set(futures)
+            while pending:
+                _, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                run.report(say)
+            for future in futures:
+                future.result()  # a bug in the worker itself
+            run.report(say)
         except BaseException:  # Ctrl-C, SIGTERM: stop the kernels now, not when they finish
             with _signals_deferred():
-                kernels.stop()
-                pool.shutdown(wait=False, cancel_futures=True)
+                run.abort()
+                workers.shutdown(wait=False, cancel_futures=True)
                 wait(futures, timeout=STOP_WAIT)  # threads see their dead kernel within ~1 s
             raise
-        pool.shutdown(wait=True)
+        workers.shutdown(wait=True)
+        shared_path.unlink(missing_ok=True)  # read by the chapters only; not published
+        durations, errors = run.durations, run.errors
 
         failures = [
             _describe(c, f, t, errors[c], tmp / "notebooks" / f"{c}.ipynb")
@@ -844,9 +933,6 @@ def _build(plan: _Plan) -> ReportResult:
             git_commit=git_commit(),
         )
         executed = [(c, t, tmp / "notebooks" / f"{c}.ipynb") for c, _, t in chapters]
-        # CSV exports and the sections made without a notebook (what is new, previous plan).
-        exports = write_exports(tmp, ds, target, group, parameters["jaar"], folder,
-                                {"parameters": parameters, "sources": _sources(ds.manifest)})
         executed[1:1] = exports.sections
         _write_text(tmp / REPORT_FILE, assemble_html(executed, context))
         assemble_seconds = time.perf_counter() - t_assemble
