@@ -79,6 +79,42 @@ def left_out_note(names: list[str], computed: bool) -> str:
     return f"niet berekend: geen bruikbare waarde voor {shown}"
 
 
+#: Text columns of the comparison tables. Inside :func:`compare` they are plain object columns
+#: (building and filtering them as Arrow strings costs more than the arithmetic); the tables a
+#: comparison hands out have pandas' ``str`` dtype, as every other text column.
+TEXT_COLUMNS = ("indicator", "entity", "entity_type", "role", "status", "source", "note",
+                "period", "name", "label", "unit", "theme")
+
+
+#: The columns of the comparison pipeline (arrays), ``icode`` = position in the catalogue.
+COLUMNS = ("indicator", "year", "entity", "entity_type", "role", "value", "status", "source",
+           "note", "icode")
+
+
+def _empty_columns() -> dict[str, np.ndarray]:
+    return {c: np.array([], dtype=np.int64 if c in ("year", "icode") else
+                        float if c == "value" else object) for c in COLUMNS}
+
+
+def _take(columns: dict[str, np.ndarray], index) -> dict[str, np.ndarray]:
+    return {c: a[index] for c, a in columns.items()}
+
+
+def _frame(columns: dict) -> pd.DataFrame:
+    """A DataFrame whose text columns stay object columns (no Arrow string inference)."""
+    return pd.DataFrame({k: pd.Series(v, dtype=object, copy=False)
+                         if isinstance(v, np.ndarray) and v.dtype == object else v
+                         for k, v in columns.items()})
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """The object text columns of ``frame`` as ``str`` columns (what users get)."""
+    for col in TEXT_COLUMNS:
+        if col in frame and frame[col].dtype == object:
+            frame[col] = frame[col].astype("str")
+    return frame
+
+
 class NoDataError(LsbError):
     """None of the requested indicators has a value for the municipality."""
 
@@ -127,10 +163,26 @@ class Engine:
         }
         self.benchmarks = self._benchmarks(rows)
         self.country = self._country(rows)
-        self._bench_cache: dict[tuple, pd.DataFrame] = {}
-        self._bench_by_entity = {
-            key: part for key, part in self.benchmarks.groupby(["geo_version", "entity"])
-        }
+        #: Position of every indicator in the catalogue: the integer code the comparison
+        #: pipeline filters and sorts on.
+        self.catalogue_code = {iid: k for k, iid in enumerate(self.catalogue.indicators)}
+        self.base_icode = np.array([self.catalogue_code[i] for i in self.indicator_ids],
+                                   dtype=np.int64)
+        self._bench_cache: dict[tuple, dict[str, np.ndarray]] = {}
+        bench = {c: self.benchmarks[c].to_numpy(dtype=object) if c not in ("year", "value")
+                 else self.benchmarks[c].to_numpy() for c in self.benchmarks.columns}
+        bench["icode"] = np.array([self.catalogue_code[i] for i in bench["indicator"]],
+                                  dtype=np.int64)
+        order = np.lexsort((bench["entity"], bench["geo_version"]))
+        ent = [(v, e) for v, e in zip(bench["geo_version"][order], bench["entity"][order],
+                                       strict=True)]
+        self._bench_by_entity: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+        start = 0
+        for k in range(1, len(ent) + 1):
+            if k == len(ent) or ent[k] != ent[start]:
+                idx = np.sort(order[start:k])  # in the order of the benchmark table
+                self._bench_by_entity[ent[start]] = {c: a[idx] for c, a in bench.items()}
+                start = k
 
     @cached_property
     def spread(self):
@@ -288,21 +340,28 @@ class Engine:
                 r.num if ind.aggregation == "sum" else ind.scale * r.num / r.den)
         return out
 
-    def benchmark_rows(self, target: Municipality, indicators: frozenset[str]) -> pd.DataFrame:
-        """Benchmark rows (arrondissement, province, region) of a target, every year."""
+    def benchmark_rows(self, target: Municipality, indicators: frozenset[str]
+                       ) -> dict[str, np.ndarray]:
+        """Benchmark rows (arrondissement, province, region) of a target, every year, as
+        columns (numpy arrays)."""
         key = (tuple((v, tuple(self.parents(target.nis, v).items())) for v in GEO_VERSIONS),
                indicators)
         cached = self._bench_cache.get(key)
         if cached is None:
+            wanted = np.zeros(len(self.catalogue_code), dtype=bool)
+            wanted[[self.catalogue_code[i] for i in indicators]] = True
             parts = []
             for version, parents in key[0]:
                 for level, code in parents:
                     part = self._bench_by_entity.get((version, code))
                     if code is not None and part is not None:
-                        parts.append(part[(part["entity_type"] == level)
-                                          & part["indicator"].isin(indicators)])
-            cached = (pd.concat(parts, ignore_index=True) if parts
-                      else self.benchmarks.iloc[0:0]).assign(role="benchmark")
+                        take = (part["entity_type"] == level) & wanted[part["icode"]]
+                        parts.append({c: a[take] for c, a in part.items()})
+            columns = list(self.benchmarks.columns) + ["icode"]
+            cached = {c: np.concatenate([p[c] for p in parts]) if parts else
+                      np.array([], dtype=np.int64 if c in ("year", "icode") else
+                               float if c == "value" else object) for c in columns}
+            cached["role"] = np.full(len(cached["year"]), "benchmark", dtype=object)
             if len(self._bench_cache) > 256:  # municipalities share them per arrondissement
                 self._bench_cache.clear()
             self._bench_cache[key] = cached
@@ -367,8 +426,8 @@ class Comparison:
     def history(self) -> pd.DataFrame:
         """The same rows as ``table`` over all years (trends); built on first use."""
         ds = self.engine.ds if self.engine is not None else None
-        return _decorate(ds, _rank(self.raw_history.copy()), self.catalogue, self.target,
-                         self.group)
+        return _as_text(_decorate(ds, _rank(self.raw_history.copy()), self.catalogue,
+                                  self.target, self.group))
 
     @cached_property
     def _by_indicator(self) -> dict[str, pd.DataFrame]:
@@ -449,10 +508,8 @@ def _aggregate(engine: Engine, inds: list[Indicator], group: ReferenceGroup,
                 if idx is not None:
                     pos_parts.append(idx)
                     owner_parts.append(np.full(len(idx), j))
-    cols = ["indicator", "year", "entity", "entity_type", "role", "value", "status", "source",
-            "note"]
     if not pos_parts:
-        return pd.DataFrame(columns=cols)
+        return _empty_columns()
     pos = np.concatenate(pos_parts)
     owner = np.concatenate(owner_parts)
     keep = wanted[arr["ind"][pos]]
@@ -490,12 +547,16 @@ def _aggregate(engine: Engine, inds: list[Indicator], group: ReferenceGroup,
                          np.where((agg != 2) & complete, summed, np.nan))
         status = np.where(single, arr["status"][pos][first],
                           np.where(agg == 2, NOT_AVAILABLE, np.where(complete, "ok", INCOMPLETE)))
-        return pd.DataFrame({
+        n = len(keys_iy)
+        return {
             "indicator": engine.indicator_ids[ind_k], "year": keys_iy % 10_000,
-            "entity": entity, "entity_type": etype, "role": role, "value": value,
-            "status": status, "source": arr["source"][pos][first], "agg": agg,
-            "single": single,
-        })
+            "entity": np.broadcast_to(np.asarray(entity, dtype=object), n),
+            "entity_type": np.full(n, etype, dtype=object),
+            "role": np.broadcast_to(np.asarray(role, dtype=object), n),
+            "value": value, "status": status.astype(object),
+            "source": arr["source"][pos][first], "agg": agg, "single": single, "code": ind_k,
+            "icode": engine.base_icode[ind_k],
+        }
 
     codes = np.array([x.nis for x in members], dtype=object)
     roles = np.where(codes == target.nis, "target", "member")
@@ -505,20 +566,20 @@ def _aggregate(engine: Engine, inds: list[Indicator], group: ReferenceGroup,
     g_complete = (g_usable > 0) & computable_without(g_agg, g_usable, m)
     grp = frame(gk, gfirst, np.zeros(len(gk), bool), g_complete, gnum, gden, group.id,
                 "aggregate", "reference_group")
-    out = pd.concat([mem, grp], ignore_index=True)
-    note = np.full(len(out), "", dtype=object)
-    ok = out["status"].to_numpy() == "ok"
-    is_group = out["role"].to_numpy() == "aggregate"
-    agg = out["agg"].to_numpy()
-    derived = np.isin(out["indicator"].to_numpy(), engine.indicator_ids[engine.derived_ratio])
+    out = {k: np.concatenate([mem[k], grp[k]]) for k in mem}
+    note = np.full(len(out["year"]), "", dtype=object)
+    ok = out["status"] == "ok"
+    is_group = out["role"] == "aggregate"
+    agg = out["agg"]
+    derived = engine.derived_ratio[out["code"]]
     note[ok & is_group & (agg == 1)] = "verhouding van de sommen"
     note[ok & is_group & (agg == 1) & derived] = (
         "verhouding van de sommen, met afgeleide noemers (benadering)")
     note[ok & is_group & (agg == 0)] = "som van de leden"
-    note[ok & ~is_group & ~out["single"].to_numpy()] = (
+    note[ok & ~is_group & ~out["single"]] = (
         "som van de gemeenten die in deze gemeente zijn opgegaan")
-    note[out["status"].to_numpy() == NOT_AVAILABLE] = NOT_AVAILABLE_NOTE
-    note[~is_group & (out["status"].to_numpy() == INCOMPLETE)] = (
+    note[out["status"] == NOT_AVAILABLE] = NOT_AVAILABLE_NOTE
+    note[~is_group & (out["status"] == INCOMPLETE)] = (
         "niet berekend: waarde van een vroegere gemeente ontbreekt")
     # Name the members a group value leaves out (or lacks), as the benchmarks do.
     lacking: dict[int, list[str]] = {}
@@ -528,13 +589,13 @@ def _aggregate(engine: Engine, inds: list[Indicator], group: ReferenceGroup,
         present = set((mk % m)[g_of_m == gi])
         lacking.setdefault(int(gi), []).extend(
             x.name for j, x in enumerate(members) if j not in present)
-    offset = len(mem)
+    offset = len(mem["year"])
     for gi, names in lacking.items():
         if g_agg[gi] != 2:
             note[offset + gi] = left_out_note(sorted(names), bool(g_complete[gi]))
     out["note"] = note
     bench = engine.benchmark_rows(target, frozenset(spec))
-    return pd.concat([out[cols], bench[cols]], ignore_index=True)
+    return {c: np.concatenate([out[c], bench[c]]) for c in COLUMNS}
 
 
 DERIVED_COLUMNS = ["indicator", "year", "entity", "entity_type", "role", "value", "status",
@@ -545,82 +606,133 @@ INDEX_NOTE = ("afgeleid: 100 × de waarde gedeeld door die van België in hetzel
 
 def _derived(inds: list[Indicator], base: pd.DataFrame,
              country: dict[tuple[str, int], float] | None = None) -> pd.DataFrame:
-    """Change, quotient and index indicators from aggregated base values.
+    """Change, quotient and index indicators from aggregated base values (a table).
 
     change:   100 * (value in year / value lag years earlier - 1), per entity
     quotient: scale * numerator indicator / denominator indicator, per entity and year
     index:    100 * value / Belgium's value of the same indicator and year (``country``)
     """
+    code_of = {iid: k for k, iid in enumerate(load_catalogue().indicators)}
+    columns = {c: base[c].to_numpy(dtype=object) if c not in ("year", "value")
+               else base[c].to_numpy() for c in DERIVED_COLUMNS}
+    columns["icode"] = np.array([code_of[i] for i in columns["indicator"]], dtype=np.int64)
+    out = _derived_columns(inds, columns, country, code_of)
+    if not len(out["year"]):
+        return pd.DataFrame(columns=DERIVED_COLUMNS)
+    return _frame({c: out[c] for c in DERIVED_COLUMNS})
+
+
+def _derived_columns(inds: list[Indicator], base: dict[str, np.ndarray],
+                     country: dict[tuple[str, int], float] | None,
+                     code_of: dict[str, int]) -> dict[str, np.ndarray]:
+    """:func:`_derived` on the pipeline's columns (``code_of``: catalogue positions)."""
     specs = [i for i in inds if i.method in ("change", "quotient", "index")]
     if not specs:
-        return base.iloc[0:0]
+        return _empty_columns()
     refs = {r for i in specs for r in (i.base, i.numerator_indicator, i.denominator_indicator)
             if r}
-    src = base[base["indicator"].isin(refs)]
-    cols = ["indicator", "entity", "entity_type", "role", "year", "value", "status", "source",
-            "note"]
-    records = list(zip(*(src[c].to_numpy() for c in cols), strict=True))
-    lookup = {(r[0], r[1], r[2], r[3], int(r[4])): r for r in records}
+    src = _take(base, np.isin(base["icode"], [code_of[r] for r in refs]))
+    # One integer per (entity, entity_type, role) and year, to pair rows by sorting.
+    unit = pd.factorize(pd.MultiIndex.from_arrays(
+        [src["entity"], src["entity_type"], src["role"]]))[0].astype(np.int64)
     country = country or {}
-    out = []
+    parts = []
     for ind in specs:
         first = ind.numerator_indicator if ind.method == "quotient" else ind.base
-        for r in records:
-            if r[0] != first:
-                continue
-            if ind.method == "index":
-                belgium = country.get((first, int(r[4])))
-                if belgium is None:
-                    continue
-                ok = r[6] == "ok"
-                value = 100 * r[5] / belgium if ok else np.nan
-                out.append((ind.id, r[4], r[1], r[2], r[3], value, r[6], r[7],
-                            INDEX_NOTE if ok else r[8]))
-                continue
-            if ind.method == "change":
-                o = lookup.get((first, r[1], r[2], r[3], int(r[4]) - ind.lag))
+        a = np.flatnonzero(src["icode"] == code_of[first])
+        if not len(a):
+            continue
+        year = src["year"][a]
+        status = src["status"][a]
+        ok = status == "ok"
+        if ind.method == "index":
+            belgium = np.array([country.get((first, int(y)), np.nan) for y in year.tolist()])
+            a, year, status, ok, belgium = (x[~np.isnan(belgium)] for x in (
+                a, year, status, ok, belgium))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = np.where(ok, 100 * src["value"][a] / belgium, np.nan)
+            note = np.where(ok, INDEX_NOTE, src["note"][a]).astype(object)
+            source = src["source"][a]
+        else:
+            other = ind.base if ind.method == "change" else ind.denominator_indicator
+            lag = ind.lag if ind.method == "change" else 0
+            b = np.flatnonzero(src["icode"] == code_of[other])
+            key_b = unit[b] * 10_000 + src["year"][b]
+            order = np.argsort(key_b, kind="stable")
+            sorted_b = key_b[order]
+            want = unit[a] * 10_000 + year - lag
+            # the last row with that key, as a dictionary built from the rows would keep
+            at = np.searchsorted(sorted_b, want, side="right") - 1
+            found = (at >= 0) & (sorted_b[np.maximum(at, 0)] == want)
+            a, year, status, ok = a[found], year[found], status[found], ok[found]
+            o = b[order[at[found]]]
+            o_status = src["status"][o]
+            ok &= o_status == "ok"
+            va, vo = src["value"][a], src["value"][o]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = np.where(ok, (va / vo - 1) * 100 if ind.method == "change"
+                                 else ind.scale * va / vo, np.nan)
+            status = np.where(ok, "ok", np.where(status != "ok", status, o_status)).astype(
+                object)
+            source = src["source"][a]
+            note = src["note"][a]
+            o_note = src["note"][o]
+            if ind.method == "quotient":
+                o_source = src["source"][o]
+                source = np.array([s if s == t else f"{s}+{t}"
+                                   for s, t in zip(source.tolist(), o_source.tolist(),
+                                                   strict=True)], dtype=object)
+                note = np.array([f"teller: {n}; noemer: {m}" if n and m and n != m else
+                                 (n or m) for n, m in zip(note.tolist(), o_note.tolist(),
+                                                          strict=True)], dtype=object)
             else:
-                o = lookup.get((ind.denominator_indicator, r[1], r[2], r[3], int(r[4])))
-            if o is None:
-                continue
-            ok = r[6] == "ok" and o[6] == "ok"
-            if ok:
-                value = ((r[5] / o[5] - 1) * 100 if ind.method == "change"
-                         else ind.scale * r[5] / o[5])
-            else:
-                value = np.nan
-            status = "ok" if ok else (r[6] if r[6] != "ok" else o[6])
-            source = r[7] if ind.method == "change" or r[7] == o[7] else f"{r[7]}+{o[7]}"
-            if ind.method == "quotient" and r[8] and o[8] and r[8] != o[8]:
-                note = f"teller: {r[8]}; noemer: {o[8]}"  # e.g. two municipal maps
-            else:
-                note = r[8] or o[8]
-            out.append((ind.id, r[4], r[1], r[2], r[3], value, status, source, note))
-    return pd.DataFrame(out, columns=DERIVED_COLUMNS)
+                note = np.array([n or m for n, m in zip(note.tolist(), o_note.tolist(),
+                                                        strict=True)], dtype=object)
+        n = len(a)
+        parts.append({
+            "indicator": np.full(n, ind.id, dtype=object), "year": year,
+            "entity": src["entity"][a], "entity_type": src["entity_type"][a],
+            "role": src["role"][a], "value": value.astype(float),
+            "status": np.asarray(status, dtype=object), "source": source, "note": note,
+            "icode": np.full(n, code_of[ind.id], dtype=np.int64),
+        })
+    if not parts:
+        return _empty_columns()
+    return {c: np.concatenate([p[c] for p in parts]) for c in COLUMNS}
 
 
-def _with_fallbacks(inds: list[Indicator], history: pd.DataFrame) -> pd.DataFrame:
+def _with_fallbacks(inds: list[Indicator], history: dict[str, np.ndarray],
+                    code_of: dict[str, int]) -> dict[str, np.ndarray]:
     """Where an indicator has no value, the value of its ``fallback`` indicator stands in.
 
     Replaces rows that are not available (a group's or merged municipality's welfare index)
     and adds the years the indicator lacks altogether; the rows keep the fallback's note.
+    Works on the pipeline's columns.
     """
-    parts = [history]
-    key = ["entity", "entity_type", "role", "year"]
+    key = ("entity", "entity_type", "role", "year")
+    icode = history["icode"]
+    keep = np.ones(len(icode), dtype=bool)
+    taken_parts = []
     for ind in inds:
         if not ind.fallback:
             continue
-        own = history[history["indicator"] == ind.id]
-        sub = history[history["indicator"] == ind.fallback]
-        if sub.empty:
+        sub = np.flatnonzero(icode == code_of[ind.fallback])
+        if not len(sub):
             continue
-        covered = own[own["status"] != NOT_AVAILABLE]
-        taken = sub.merge(covered[key].drop_duplicates(), on=key, how="left", indicator=True)
-        taken = taken[taken["_merge"] == "left_only"].drop(columns="_merge")
-        parts[0] = parts[0][~((parts[0]["indicator"] == ind.id)
-                              & (parts[0]["status"] == NOT_AVAILABLE))]
-        parts.append(taken.assign(indicator=ind.id))
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else history
+        own = np.flatnonzero(icode == code_of[ind.id])
+        available = history["status"][own] != NOT_AVAILABLE
+        covered = set(zip(*(history[k][own[available]].tolist() for k in key), strict=True))
+        taken = sub[[k not in covered for k in zip(*(history[k][sub].tolist() for k in key),
+                                                    strict=True)]]
+        keep[own[~available]] = False
+        part = _take(history, taken)
+        part["indicator"] = np.full(len(taken), ind.id, dtype=object)
+        part["icode"] = np.full(len(taken), code_of[ind.id], dtype=np.int64)
+        taken_parts.append(part)
+    if not taken_parts:
+        return history
+    parts = [_take(history, keep), *taken_parts]
+    return {c: np.concatenate([p[c] for p in parts]) for c in history}
 
 
 def _needed(catalogue: Catalogue, inds: list[Indicator]) -> list[Indicator]:
@@ -636,7 +748,10 @@ def _needed(catalogue: Catalogue, inds: list[Indicator]) -> list[Indicator]:
 def _rank(history: pd.DataFrame) -> pd.DataFrame:
     """Rank of each municipality (1 = highest value) within the group, ties share a rank."""
     mun = history["entity_type"].eq("municipality") & history["status"].eq("ok")
-    ranked = history.loc[mun].groupby(["indicator", "year"])["value"]
+    # One integer key per (indicator, year): grouping on it is the same grouping, faster.
+    key = pd.factorize(history["indicator"])[0].astype(np.int64) * 10_000 + history[
+        "year"].to_numpy(dtype=np.int64)
+    ranked = history.loc[mun, "value"].groupby(key[mun.to_numpy()])
     history["rank"] = ranked.rank(ascending=False, method="min")
     history["rank_of"] = ranked.transform("count")
     history.loc[~mun, ["rank", "rank_of"]] = np.nan
@@ -664,16 +779,20 @@ def compare(
     chosen = [cat[i] for i in request.indicators] if request.indicators else [
         i for i in cat if i.listed]
     needed = _needed(cat, chosen)
+    code_of = engine.catalogue_code
     base = _aggregate(engine, needed, group, target)
-    history = pd.concat([base, _derived(needed, base, engine.country)], ignore_index=True)
-    history = _with_fallbacks(needed, history)
-    wanted = {i.id for i in chosen}
-    history = history[history["indicator"].isin(wanted)]
+    derived = _derived_columns(needed, base, engine.country, code_of)
+    history = {c: np.concatenate([base[c], derived[c]]) for c in COLUMNS}
+    history = _with_fallbacks(needed, history, code_of)
+    wanted = np.zeros(len(code_of), dtype=bool)
+    wanted[[code_of[i.id] for i in chosen]] = True
+    history = _take(history, wanted[history["icode"]])
     notes: list[str] = []
-    target_rows = history[history["role"] == "target"]
+    is_target = history["role"] == "target"
     years_of: dict[str, list[int]] = {}
-    for iid, y in zip(target_rows["indicator"], target_rows["year"], strict=True):
-        years_of.setdefault(iid, []).append(int(y))
+    for iid, y in zip(history["indicator"][is_target].tolist(),
+                      history["year"][is_target].tolist(), strict=True):
+        years_of.setdefault(iid, []).append(y)
     years_of = {k: sorted(set(v)) for k, v in years_of.items()}
     all_years = sorted({y for ys in years_of.values() for y in ys})
     if not all_years:
@@ -700,12 +819,17 @@ def compare(
         raise YearError(notes[-1] if len(chosen) == 1 else
                         f"Geen enkele indicator heeft gegevens tot en met {year}.")
     chosen = [i for i in chosen if i.id in pick]
-    history = history[history["indicator"].isin(pick)]
+    picked = np.full(len(code_of), -1, dtype=np.int64)  # the year shown, per catalogue code
+    for iid, y in pick.items():
+        picked[code_of[iid]] = y
+    keep = picked[history["icode"]] >= 0
     if year is not None:
-        history = history[history["year"] <= year]
-    history = history.reset_index(drop=True)
-    table = history[history["year"] == history["indicator"].map(pick)].copy()
-    table = _decorate(ds, _rank(table), cat, target, group)
+        keep &= history["year"] <= year
+    history = _take(history, keep)
+    at_year = history["year"] == picked[history["icode"]]
+    table = _frame({c: a[at_year] for c, a in history.items() if c != "icode"})
+    table = _as_text(_decorate(ds, _rank(table), cat, target, group))
+    history = _frame({c: a for c, a in history.items() if c != "icode"})
     return Comparison(target=target, group=group, table=table, raw_history=history,
                       indicators=chosen, notes=notes, catalogue=cat, engine=engine, year=year,
                       requested=tuple(request.indicators) if request.indicators else None)
