@@ -107,6 +107,11 @@ def _frame(columns: dict) -> pd.DataFrame:
                          for k, v in columns.items()})
 
 
+def _as_objects(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its ``str`` columns as object columns."""
+    return frame.astype({c: object for c in frame.columns if frame[c].dtype == "str"})
+
+
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
     """The object text columns of ``frame`` as ``str`` columns (what users get)."""
     for col in TEXT_COLUMNS:
@@ -125,9 +130,9 @@ class Engine:
     def __init__(self, ds, catalogue: Catalogue | None = None) -> None:
         self.ds = ds
         self.catalogue = catalogue or load_catalogue()
+        # Object text columns (as indicator_rows makes them): the comparisons and the spread
+        # index and filter them with numpy, which Arrow strings would slow down.
         rows = indicator_rows(self.catalogue, ds.observations)
-        for col in ("indicator", "source", "geo_version", "nis", "level", "period", "status"):
-            rows[col] = rows[col].to_numpy(dtype=object)
         self.rows = rows
         geo = ds.geography
         self._levels = set(zip(geo["geo_version"], geo["level"], geo["nis"], strict=True))
@@ -148,7 +153,8 @@ class Engine:
         self.derived_ratio = np.array([i.aggregation == "derived_ratio" for i in base])
         self.scale = np.array([i.scale for i in base], dtype=float)
         self.arrays = {
-            "ind": rows["indicator"].map(self.indicator_code).to_numpy(dtype=np.int64),
+            "ind": pd.Categorical(rows["indicator"], categories=self.indicator_ids).codes.astype(
+                np.int64),
             "year": rows["year"].to_numpy(dtype=np.int64),
             "value": rows["value"].to_numpy(dtype=float),
             "num": rows["num"].to_numpy(dtype=float),
@@ -169,6 +175,7 @@ class Engine:
         self.base_icode = np.array([self.catalogue_code[i] for i in self.indicator_ids],
                                    dtype=np.int64)
         self._bench_cache: dict[tuple, dict[str, np.ndarray]] = {}
+        self._rows_by_indicator: dict[str, np.ndarray] | None = None
         bench = {c: self.benchmarks[c].to_numpy(dtype=object) if c not in ("year", "value")
                  else self.benchmarks[c].to_numpy() for c in self.benchmarks.columns}
         bench["icode"] = np.array([self.catalogue_code[i] for i in bench["indicator"]],
@@ -183,6 +190,16 @@ class Engine:
                 idx = np.sort(order[start:k])  # in the order of the benchmark table
                 self._bench_by_entity[ent[start]] = {c: a[idx] for c, a in bench.items()}
                 start = k
+
+    def rows_of(self, indicator: str) -> pd.DataFrame:
+        """The rows of one base indicator (all units and years), in table order."""
+        if self._rows_by_indicator is None:
+            codes = self.arrays["ind"]
+            order = np.argsort(codes, kind="stable")
+            bounds = np.searchsorted(codes[order], np.arange(len(self.indicator_ids) + 1))
+            self._rows_by_indicator = {
+                iid: order[bounds[k]:bounds[k + 1]] for k, iid in enumerate(self.indicator_ids)}
+        return self.rows.iloc[self._rows_by_indicator.get(indicator, [])]
 
     @cached_property
     def spread(self):
@@ -387,14 +404,16 @@ class DatasetEngine:
 class Comparison:
     """The result of :func:`compare`: tidy tables and the findings.
 
-    Pickles without its engine (see :class:`DatasetEngine`); what was computed before
-    pickling (findings, synthesis, history, the arrondissement comparison) travels along.
+    Pickles without its engine (see :class:`DatasetEngine`) and without ``raw_history``; what
+    was computed before pickling (findings, synthesis, history, the arrondissement comparison)
+    travels along, anything else is computed again from the attached dataset.
     """
 
     target: Municipality
     group: ReferenceGroup
     table: pd.DataFrame  # one row per indicator and entity, at the chosen year
-    raw_history: pd.DataFrame = field(repr=False)  # every year, undecorated
+    raw_history: pd.DataFrame | None = field(repr=False)  # every year, undecorated (None
+    # once pickled: ``history`` travels instead, or is recomputed)
     indicators: list[Indicator]
     notes: list[str] = field(default_factory=list)
     catalogue: Catalogue = field(default_factory=load_catalogue, repr=False)
@@ -403,7 +422,16 @@ class Comparison:
     requested: tuple[str, ...] | None = field(default=None, repr=False)  # indicators asked for
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "engine": None}
+        state = {**self.__dict__, "engine": None, "raw_history": None}
+        for derived in ("_by_indicator", "_target_history"):  # quick to rebuild
+            state.pop(derived, None)
+        return state
+
+    def _same_again(self) -> Comparison:
+        """This comparison computed anew from the dataset (after unpickling)."""
+        reference = self.group.id if self.group.id != "lijst" else self.group.codes
+        return self.engine.ds.compare(self.target, reference=reference, year=self.year,
+                                      indicators=self.requested)
 
     def attach(self, ds) -> Comparison:
         """Give an unpickled comparison (and its arrondissement comparison) a dataset."""
@@ -425,18 +453,23 @@ class Comparison:
     @cached_property
     def history(self) -> pd.DataFrame:
         """The same rows as ``table`` over all years (trends); built on first use."""
+        if self.raw_history is None:  # not pickled: recompute
+            return self._same_again().history
         ds = self.engine.ds if self.engine is not None else None
         return _as_text(_decorate(ds, _rank(self.raw_history.copy()), self.catalogue,
                                   self.target, self.group))
 
+    # The per-indicator pieces that findings and the synthesis read row by row have object
+    # text columns: filtering a dozen rows of Arrow strings costs more than the reading.
+
     @cached_property
     def _by_indicator(self) -> dict[str, pd.DataFrame]:
-        return dict(tuple(self.table.groupby("indicator", sort=False)))
+        return dict(tuple(_as_objects(self.table).groupby("indicator", sort=False)))
 
     @cached_property
     def _target_history(self) -> dict[str, pd.DataFrame]:
         h = self.history
-        h = h[(h["role"] == "target") & (h["status"] == "ok")].sort_values("year")
+        h = _as_objects(h[(h["role"] == "target") & (h["status"] == "ok")].sort_values("year"))
         return dict(tuple(h.groupby("indicator", sort=False)))
 
     def target_history(self, indicator: str) -> pd.DataFrame:

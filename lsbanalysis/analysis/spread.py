@@ -100,8 +100,10 @@ class Spread:
             [values["geo_version"].to_numpy(dtype=object), values["nis"].to_numpy(dtype=object)]))
         values["flemish"] = np.where(at >= 0, g_flemish[at], False)
         values["arrondissement"] = g_arr[at]  # position -1: None
-        self.values = values
-        self._by_key = _Slices(values)
+        # Object text columns: a comparison reads many small pieces of this table.
+        self.values = values.astype({c: object for c in values.columns
+                                     if values[c].dtype == "str"})
+        self._by_key = _Slices(self.values)
         fl = values[values["flemish"]]
         by = fl.groupby(["indicator", "year"])["value"]
         q = by.quantile([0.25, 0.5, 0.75]).unstack()

@@ -33,7 +33,12 @@ import pandas as pd
 import lsbanalysis
 from lsbanalysis.analysis.catalogue.selection import load_selection
 from lsbanalysis.report import tables
-from lsbanalysis.report.outputs import FIGURE_METADATA, save_figure, save_table
+from lsbanalysis.report.outputs import (
+    FIGURE_METADATA,
+    save_figure,
+    save_table,
+    shared_text_metrics,
+)
 
 #: Resolution of the PNG shown in the report (the saved PNG next to it has 150 dpi).
 DISPLAY_DPI = 100
@@ -164,8 +169,9 @@ class Chapter:
             attach(fig, ChartText(alt, self.caption(name), frame, frame))
         save_figure(fig, name, self.output_dir)
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=DISPLAY_DPI, bbox_inches="tight",
-                    facecolor="white", metadata={"Software": None})
+        with shared_text_metrics():
+            fig.savefig(buffer, format="png", dpi=DISPLAY_DPI, bbox_inches="tight",
+                        facecolor="white", metadata={"Software": None})
         plt.close(fig)
         png = buffer.getvalue()
         width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
@@ -187,7 +193,8 @@ class Chapter:
         if not self.has(indicator):
             self.md(f"*{self.why_missing(indicator)}*")
             return
-        self.figure(getattr(charts, kind)(self.c, indicator, **kwargs), name)
+        with shared_text_metrics():  # the chart's layout passes and its three files
+            self.figure(getattr(charts, kind)(self.c, indicator, **kwargs), name)
 
     def income_bands(self, name: str) -> None:
         """The income-band chart, with the earliest band year for comparison when there is one."""
@@ -201,7 +208,8 @@ class Chapter:
         history = self.c.history
         years = sorted(history.loc[history["indicator"] == bands[0], "year"].unique())
         earlier = int(years[0]) if len(years) > 1 else None
-        self.figure(charts.income_bands(self.c, compare_year=earlier), name)
+        with shared_text_metrics():
+            self.figure(charts.income_bands(self.c, compare_year=earlier), name)
 
     def key_figures(self, indicators: list[str] | None = None, name: str = "kerncijfers",
                     compact: bool = False) -> None:

@@ -850,9 +850,11 @@ def _build(plan: _Plan) -> ReportResult:
         futures = [workers.submit(run.worker) for _ in range(min(jobs, len(chapters)))]
         try:
             # While the kernels start: the comparison every chapter and export shows, once.
+            t_shared = time.perf_counter()
             comparison = shared.prepare(ds, target, group, parameters["jaar"])
             shared.write(comparison, shared_path, chapter_params)
             run.ready.set()
+            shared_seconds = time.perf_counter() - t_shared
             # CSV exports and the sections made without a notebook (what is new, previous
             # plan), while the chapters run.
             exports = write_exports(tmp, ds, target, group, parameters["jaar"], folder,
@@ -963,6 +965,7 @@ def _build(plan: _Plan) -> ReportResult:
             "started_at": started_at,
             "finished_at": _now(),
             "durations": {
+                "comparison": round(shared_seconds, 2),  # computed once for all chapters
                 "chapters": {c: round(durations[c], 2) for c, _, _ in chapters},
                 "assemble": round(assemble_seconds, 2),
                 **({"pdf": round(printed.seconds, 2)} if printed else {}),

@@ -36,8 +36,7 @@ def prepare(ds, target, group, jaar):
     """The report's comparison with everything the chapters and the exports read computed."""
     reference = group.id if group.id != "lijst" else list(group.codes)
     c = ds.compare(target, reference, year=jaar)
-    for name in ("findings", "synthesis", "history", "_target_history", "_by_indicator",
-                 "area"):
+    for name in ("findings", "synthesis", "history", "area"):
         getattr(c, name)
     return c
 
