@@ -200,21 +200,17 @@ class Spread:
         spec = self.rule.noise[ind.id]
         sources = tuple(s for s in self._declared_obs(obs)[1]
                         if any(fnmatch.fnmatchcase(s, p) for p in ind.sources))
-        key = (sources, tuple(spec.measures))
-        if key not in self._wide:  # the price indicators share one table, and so on
-            part, _ = self._declared_obs(obs)
-            part = part[part["source"].isin(sources) & part["measure"].isin(spec.measures)]
+        if sources not in self._wide:  # the four price indicators share one table, and so on
+            part, _ = self._declared_obs(obs)  # every declared measure (one pivot per source)
+            part = part[part["source"].isin(sources)]
             wide = part.pivot_table(index=["source", "geo_version", "nis", "year"],
                                     columns="measure", values="value", aggfunc="first",
                                     observed=True)
-            for m in spec.measures:
-                if m not in wide:
-                    wide[m] = np.nan
             wide.index = wide.index.set_levels(wide.index.levels[3].astype("int64"), level=3)
-            self._wide[key] = wide
+            self._wide[sources] = wide
         keys = pd.MultiIndex.from_arrays([rows[c].to_numpy(dtype=object) for c in (
             "source", "geo_version", "nis")] + [rows["year"].to_numpy(dtype="int64")])
-        wide = self._wide[key].reindex(keys)
+        wide = self._wide[sources].reindex(keys, columns=list(spec.measures))
         count = wide[spec.count].to_numpy(dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             if spec.noise == "median":
@@ -230,9 +226,17 @@ class Spread:
         """Change and quotient indicators per municipality, with propagated standard errors."""
         parts = []
         ok = base[base["status"] == "ok"]
+        codes, ids = pd.factorize(ok["indicator"])
+        order = np.argsort(codes, kind="stable")  # the rows of each indicator, in table order
+        bounds = np.searchsorted(codes[order], np.arange(len(ids) + 1))
+        at = {iid: order[bounds[k]:bounds[k + 1]] for k, iid in enumerate(ids)}
+
+        def rows_of(indicator: str) -> pd.DataFrame:
+            return ok.iloc[at.get(indicator, [])]
+
         for ind in self.catalogue:
             if ind.method == "change":
-                b = ok[ok["indicator"] == ind.base]
+                b = rows_of(ind.base)
                 prev = b.assign(year=b["year"] + ind.lag)
                 m = b.merge(prev, on=["geo_version", "nis", "year"], suffixes=("", "_0"))
                 with np.errstate(divide="ignore", invalid="ignore"):
@@ -242,8 +246,8 @@ class Spread:
                 se = 100 * ratio * rel
                 cases = np.fmin(m["cases"], m["cases_0"])
             elif ind.method == "quotient":
-                n = ok[ok["indicator"] == ind.numerator_indicator]
-                d = ok[ok["indicator"] == ind.denominator_indicator]
+                n = rows_of(ind.numerator_indicator)
+                d = rows_of(ind.denominator_indicator)
                 d = d.drop_duplicates(["nis", "year"])
                 m = n.merge(d[["nis", "year", "value", "se", "cases", "source"]],
                             on=["nis", "year"], suffixes=("", "_0"))

@@ -408,6 +408,27 @@ def _signals_deferred():
             signal.signal(sig, handler)
 
 
+def _queue_order(chapters, notebooks_dir: Path, folder: Path) -> list:
+    """The chapters, longest first: the kernels then end at about the same time, and the short
+    chapters that open with the kernvaststellingen (the summary, the annex) come last, when the
+    runner has long written them. Longest by the published report's durations, else by the
+    number of charts a notebook draws."""
+    published = (_read_published(folder) or {}).get("durations", {}).get("chapters", {})
+
+    def work(item) -> float:
+        chapter, filename, _ = item
+        if isinstance(published.get(chapter), int | float):
+            return float(published[chapter])
+        try:
+            nb = nbformat.read(str(notebooks_dir / filename), as_version=4)
+        except Exception:
+            return 0.0
+        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        return float(sum(code.count(call) for call in ("chart(", "figure(", "income_bands(")))
+
+    return sorted(chapters, key=work, reverse=True)  # stable: report order among equals
+
+
 class _ChapterRun:
     """The chapters of one build, executed by a few pooled kernels (see report/pool.py).
 
@@ -424,7 +445,7 @@ class _ChapterRun:
         self.kernels = _Kernels()
         self.ready, self.stop = threading.Event(), threading.Event()
         self.todo: queue.SimpleQueue = queue.SimpleQueue()
-        for item in chapters:
+        for item in chapters:  # in the order given: see _queue_order()
             self.todo.put(item)
         self.done: queue.SimpleQueue = queue.SimpleQueue()
         self.durations: dict[str, float] = {}
@@ -844,8 +865,8 @@ def _build(plan: _Plan) -> ReportResult:
             "store_dir": str(Path(ds.store_dir).resolve()),
         }
         shared_path = tmp / shared.SHARED_FILE
-        run = _ChapterRun(chapters, notebooks_dir, tmp, chapter_params, plan.declared,
-                          str(shared_path))
+        run = _ChapterRun(_queue_order(chapters, notebooks_dir, folder), notebooks_dir, tmp,
+                          chapter_params, plan.declared, str(shared_path))
         workers = ThreadPoolExecutor(max_workers=min(jobs, len(chapters)))
         futures = [workers.submit(run.worker) for _ in range(min(jobs, len(chapters)))]
         try:
@@ -853,8 +874,10 @@ def _build(plan: _Plan) -> ReportResult:
             t_shared = time.perf_counter()
             comparison = shared.prepare(ds, target, group, parameters["jaar"])
             shared.write(comparison, shared_path, chapter_params)
-            run.ready.set()
+            run.ready.set()  # the chapters start; their findings follow in a second file
             shared_seconds = time.perf_counter() - t_shared
+            shared.write_findings(shared.prepare_findings(comparison), shared_path)
+            findings_seconds = time.perf_counter() - t_shared - shared_seconds
             # CSV exports and the sections made without a notebook (what is new, previous
             # plan), while the chapters run.
             exports = write_exports(tmp, ds, target, group, parameters["jaar"], folder,
@@ -874,7 +897,8 @@ def _build(plan: _Plan) -> ReportResult:
                 wait(futures, timeout=STOP_WAIT)  # threads see their dead kernel within ~1 s
             raise
         workers.shutdown(wait=True)
-        shared_path.unlink(missing_ok=True)  # read by the chapters only; not published
+        for used in (shared_path, shared.findings_path(shared_path)):
+            used.unlink(missing_ok=True)  # read by the chapters only; not published
         durations, errors = run.durations, run.errors
 
         failures = [
@@ -965,7 +989,9 @@ def _build(plan: _Plan) -> ReportResult:
             "started_at": started_at,
             "finished_at": _now(),
             "durations": {
-                "comparison": round(shared_seconds, 2),  # computed once for all chapters
+                # computed once for all chapters: the comparison, then its findings
+                "comparison": round(shared_seconds, 2),
+                "findings": round(findings_seconds, 2),
                 "chapters": {c: round(durations[c], 2) for c, _, _ in chapters},
                 "assemble": round(assemble_seconds, 2),
                 **({"pdf": round(printed.seconds, 2)} if printed else {}),
