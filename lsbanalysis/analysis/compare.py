@@ -427,11 +427,12 @@ class Comparison:
             state.pop(derived, None)
         return state
 
-    def _same_again(self) -> Comparison:
-        """This comparison computed anew from the dataset (after unpickling)."""
+    def _raw_history_again(self) -> pd.DataFrame:
+        """The raw history computed anew from the dataset (after unpickling); the same members
+        give the same rows (the group's label, which a list may have changed, is not in it)."""
         reference = self.group.id if self.group.id != "lijst" else self.group.codes
         return self.engine.ds.compare(self.target, reference=reference, year=self.year,
-                                      indicators=self.requested)
+                                      indicators=self.requested).raw_history
 
     def attach(self, ds) -> Comparison:
         """Give an unpickled comparison (and its arrondissement comparison) a dataset."""
@@ -453,11 +454,10 @@ class Comparison:
     @cached_property
     def history(self) -> pd.DataFrame:
         """The same rows as ``table`` over all years (trends); built on first use."""
-        if self.raw_history is None:  # not pickled: recompute
-            return self._same_again().history
+        raw = self.raw_history if self.raw_history is not None else self._raw_history_again()
         ds = self.engine.ds if self.engine is not None else None
-        return _as_text(_decorate(ds, _rank(self.raw_history.copy()), self.catalogue,
-                                  self.target, self.group))
+        return _as_text(_decorate(ds, _rank(raw.copy()), self.catalogue, self.target,
+                                  self.group))
 
     # The per-indicator pieces that findings and the synthesis read row by row have object
     # text columns: filtering a dozen rows of Arrow strings costs more than the reading.
