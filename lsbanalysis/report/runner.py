@@ -9,9 +9,11 @@ Steps
      says so; ``lock_timeout`` bounds the wait). Leftovers of a killed run are cleaned up.
   3. Skip when the published report's fingerprint (parameters + the processed store's content
      + code and chapter notebooks) is unchanged, unless ``force``.
-  4. Execute the chapters with papermill into ``<out_root>/.<slug>-building-XXXX`` (in parallel,
-     one kernel process per chapter), assemble the HTML, write ``manifest.json``, then replace
-     the published folder with two renames. On failure the published report stays untouched
+  4. Compute the comparison once (report/shared.py) while ``jobs`` kernels start, then execute
+     the chapters with papermill into ``<out_root>/.<slug>-building-XXXX``: each kernel runs
+     its share of them in turn, longest first, reset before each (report/pool.py); the exports
+     are written meanwhile. Assemble the HTML, write ``manifest.json``, then replace the
+     published folder with two renames. On failure the published report stays untouched
      and the failure (``fout.txt``) and failed executed notebooks are kept in
      ``<out_root>/<slug>.failed/``. On an interrupt (Ctrl-C, SIGTERM) the kernels are killed,
      the build folder is removed and the interrupt is raised again.
@@ -36,13 +38,21 @@ Layout of a published report (``reports/herenthout-isom/``)::
     chapters/<chapter>/tables/*.csv       tables a chapter saved with save_table()
 
 Each chapter gets ONE ``output_dir`` parameter, ``<report>/chapters/<chapter>`` (an absolute path
-inside the build folder while it runs), and its kernel runs with that folder as working
-directory, so stray relative writes end up in the report, never in the repository.
+inside the build folder while it runs), and its kernel runs the chapter with that folder as
+working directory, so stray relative writes end up in the report, never in the repository.
 
 Chapter parameters: ``gemeente`` (the municipality's Dutch name, as resolved), ``referentie`` (the
 group id, e.g. ``ISOM``, or for a list the members' NIS codes separated by commas), ``jaar``
-(int or None), ``output_dir`` (str) and ``store_dir`` (absolute path of the store that was
-validated and fingerprinted).
+(int or None), ``output_dir`` (str), ``store_dir`` (absolute path of the store that was
+validated and fingerprinted) and, for notebooks whose ``parameters`` cell declares it,
+``gedeeld`` (the path of the shared comparison).
+
+Why this way: a chapter costs a kernel start, the imports of pandas and matplotlib, the
+comparison and its kernvaststellingen, and its charts; only the charts differ per chapter. The
+comparison is computed once and handed over as a file (a kernel is a separate process); a
+kernel imports once and runs several chapters. Each chapter remains a papermill notebook with
+its own executed copy, cell numbers, timeout and failure message, and Ctrl-C kills every
+kernel (``_Kernels``).
 """
 
 from __future__ import annotations
