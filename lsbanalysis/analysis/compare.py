@@ -268,7 +268,6 @@ class Engine:
         summed from the municipalities (unpublished members left out and named in the note);
         non-additive ones (medians) are not available.
         """
-        spec = {i.id: i for i in self.catalogue}
         published = rows[rows["level"].isin(BENCHMARK_LEVELS)]
         pub = pd.DataFrame({
             "indicator": published["indicator"], "year": published["year"],
@@ -276,48 +275,72 @@ class Engine:
             "entity_type": published["level"], "value": published["value"],
             "status": published["status"], "source": published["source"], "note": "",
         })
-        additive = [i for i, s in spec.items() if s.aggregation != "published"]
-        mun = rows[(rows["level"] == "municipality") & rows["indicator"].isin(additive)]
+        # Municipal rows of additive indicators, with their arrondissement, province and
+        # region (those without any in their geography are left out).
+        arr = self.arrays
+        additive = np.flatnonzero(self.aggregation_code != 2)
+        parent = {lvl: np.full(len(rows), None, dtype=object) for lvl in BENCHMARK_LEVELS}
+        parents_of = {
+            (version, nis): up for version, munis in self.municipalities.items()
+            for nis, *up in zip(munis.index, *(munis[lvl].to_numpy(dtype=object)
+                                               for lvl in BENCHMARK_LEVELS), strict=True)}
+        placed = np.zeros(len(rows), dtype=bool)
+        for unit, idx in self.unit_rows.items():
+            up = parents_of.get(unit)
+            if up is not None:
+                placed[idx] = True
+                for lvl, code in zip(BENCHMARK_LEVELS, up, strict=True):
+                    parent[lvl][idx] = code
+        mun = np.flatnonzero(placed & np.isin(arr["ind"], additive))
+        num, den = arr["num"][mun], arr["den"][mun]
+        is_ratio = self.is_ratio[arr["ind"][mun]]
+        usable = ~np.isnan(num) & (~np.isnan(den) | ~is_ratio)
+        version_code, _ = pd.factorize(rows["geo_version"].to_numpy(dtype=object)[mun])
+        nis_of = rows["nis"].to_numpy(dtype=object)[mun]
         parts = []
-        parents = pd.concat(
-            [g[list(BENCHMARK_LEVELS)].assign(geo_version=v) for v, g in
-             self.municipalities.items()]
-        ).reset_index()
-        mun = mun.merge(parents, on=["geo_version", "nis"], how="inner")
-        ratio = mun["indicator"].map(
-            {k: s.aggregation in ("ratio_of_sums", "derived_ratio") for k, s in spec.items()}
-        ).astype(bool)
-        usable = mun["num"].notna() & (mun["den"].notna() | ~ratio)
-        mun = mun.assign(num_u=mun["num"].where(usable), den_u=mun["den"].where(usable),
-                         usable=usable)
         for level in BENCHMARK_LEVELS:
-            m = mun[mun[level].notna()]
-            if m.empty:
+            code, _ = pd.factorize(parent[level][mun])  # None: -1
+            has = code >= 0
+            if not has.any():
                 continue
-            keys = ["indicator", "year", "geo_version", level]
-            agg = m.groupby(keys, sort=False).agg(
+            # One integer per (indicator, year, geography, parent); pandas sums each group as
+            # it sums grouped columns (compensated, in row order), groups in order of appearance.
+            key = ((arr["ind"][mun] * 10_000 + arr["year"][mun]) * 4 + version_code) * (
+                code.max() + 1) + code
+            frame = pd.DataFrame({"key": key[has], "num_u": np.where(usable, num, np.nan)[has],
+                                  "den_u": np.where(usable, den, np.nan)[has],
+                                  "usable": usable[has], "at": mun[has]})
+            agg = frame.groupby("key", sort=False).agg(
                 num=("num_u", "sum"), den=("den_u", "sum"), n=("usable", "size"),
-                n_usable=("usable", "sum"), source=("source", "first")).reset_index()
-            lack = m[~m["usable"]].groupby(keys)["nis"].agg(lambda s: sorted(set(s)))
-            agg = agg.merge(lack.rename("lacking"), left_on=keys, right_index=True, how="left")
-            scale = agg["indicator"].map({k: s.scale for k, s in spec.items()})
-            is_ratio = agg["indicator"].map(
-                {k: s.aggregation in ("ratio_of_sums", "derived_ratio") for k, s in
-                 spec.items()}).astype(bool)
-            value = np.where(is_ratio, scale * agg["num"] / agg["den"].where(agg["den"] != 0),
-                             agg["num"])
-            ok = (agg["n_usable"] > 0) & computable_without(
-                is_ratio.astype(int), agg["n_usable"], agg["n"])
+                n_usable=("usable", "sum"), at=("at", "first"))
+            lacking: dict[int, set[str]] = {}
+            for k, n in zip(key[has & ~usable].tolist(), nis_of[has & ~usable].tolist(),
+                            strict=True):
+                lacking.setdefault(k, set()).add(n)
+            at = agg["at"].to_numpy()
+            code_at = arr["ind"][at]
+            scale = self.scale[code_at]
+            ratio_at = self.is_ratio[code_at]
+            num_g, den_g = agg["num"].to_numpy(), agg["den"].to_numpy()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = np.where(ratio_at, scale * num_g / np.where(den_g != 0, den_g, np.nan),
+                                 num_g)
+            n_usable, n_all = agg["n_usable"].to_numpy(), agg["n"].to_numpy()
+            ok = (n_usable > 0) & computable_without(ratio_at.astype(int), n_usable, n_all)
             note = [
-                "berekend als som van de gemeenten" if isinstance(lack_, float) else
-                left_out_note([self.ds.name_of(c) for c in lack_], bool(ok_))
-                for ok_, lack_ in zip(ok, agg["lacking"], strict=True)
+                "berekend als som van de gemeenten" if k not in lacking else
+                left_out_note([self.ds.name_of(c) for c in sorted(lacking[k])], bool(ok_))
+                for ok_, k in zip(ok.tolist(), agg.index.tolist(), strict=True)
             ]
             parts.append(pd.DataFrame({
-                "indicator": agg["indicator"], "year": agg["year"],
-                "geo_version": agg["geo_version"], "entity": agg[level], "entity_type": level,
+                "indicator": pd.Series(self.indicator_ids[code_at], dtype=object),
+                "year": arr["year"][at],
+                "geo_version": pd.Series(rows["geo_version"].to_numpy(dtype=object)[at],
+                                         dtype=object),
+                "entity": pd.Series(parent[level][at], dtype=object), "entity_type": level,
                 "value": np.where(ok, value, np.nan),
-                "status": np.where(ok, "ok", INCOMPLETE), "source": agg["source"],
+                "status": np.where(ok, "ok", INCOMPLETE), "source": pd.Series(
+                    arr["source"][at], dtype=object),
                 "note": note,
             }))
         # Published first, so it wins over the computed one.
