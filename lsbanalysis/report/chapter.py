@@ -50,15 +50,30 @@ def _display(obj) -> None:
     display(obj)
 
 
-#: Comparisons a chapter computed itself, per store content and parameters (see above).
+#: The dataset and the comparisons a kernel's chapters use, per store content (see above).
+_DATASET: dict[tuple, object] = {}
 _COMPUTED: dict[tuple, object] = {}
 
 
+def _store_key(ds) -> tuple:
+    return (str(Path(ds.store_dir).resolve()),
+            json.dumps(ds.manifest.get("store_files") or ds.manifest.get("built_at"),
+                       sort_keys=True))
+
+
+def _dataset(store_dir):
+    """The store, loaded once per kernel while its content stays the same (the chapters of
+    a report then share the boundaries and anything else read on first use)."""
+    ds = lsbanalysis.load(store_dir)  # reads the manifest and checks the files
+    key = _store_key(ds)
+    if key not in _DATASET:
+        _DATASET.clear()
+        _DATASET[key] = ds
+    return _DATASET[key]
+
+
 def _computed(ds, gemeente, referentie, jaar):
-    store = json.dumps(ds.manifest.get("store_files") or ds.manifest.get("built_at"),
-                       sort_keys=True)
-    key = (str(Path(ds.store_dir).resolve()), store, str(gemeente), str(referentie),
-           None if jaar is None else int(jaar))
+    key = (*_store_key(ds), str(gemeente), str(referentie), None if jaar is None else int(jaar))
     if key not in _COMPUTED:
         _COMPUTED.clear()  # one report at a time: keep the memory of one comparison
         _COMPUTED[key] = ds.compare(gemeente, reference=referentie, year=jaar)
@@ -68,7 +83,7 @@ def _computed(ds, gemeente, referentie, jaar):
 class Chapter:
     def __init__(self, gemeente, referentie, jaar=None, output_dir=".", store_dir=None,
                  gedeeld=None):
-        self.ds = lsbanalysis.load(store_dir)
+        self.ds = _dataset(store_dir)
         if gedeeld:
             from lsbanalysis.report import shared
 
