@@ -176,6 +176,8 @@ class Engine:
                                    dtype=np.int64)
         self._bench_cache: dict[tuple, dict[str, np.ndarray]] = {}
         self._rows_by_indicator: dict[str, np.ndarray] | None = None
+        self._units: dict[tuple[str, str], list[str]] = {}  # units() and parents(), memoised
+        self._parents: dict[tuple[str, str], dict[str, str | None]] = {}
         bench = {c: self.benchmarks[c].to_numpy(dtype=object) if c not in ("year", "value")
                  else self.benchmarks[c].to_numpy() for c in self.benchmarks.columns}
         bench["icode"] = np.array([self.catalogue_code[i] for i in bench["indicator"]],
@@ -213,6 +215,12 @@ class Engine:
 
     def units(self, nis: str, version: str) -> list[str]:
         """Codes in geography ``version`` that together form current municipality ``nis``."""
+        key = (nis, version)
+        if key not in self._units:
+            self._units[key] = self._find_units(nis, version)
+        return list(self._units[key])
+
+    def _find_units(self, nis: str, version: str) -> list[str]:
         if version not in self.municipalities:
             return []
         if version == CURRENT_GEOGRAPHY:
@@ -241,6 +249,12 @@ class Engine:
         merged across an arrondissement border (Beveren-Kruibeke-Zwijndrecht, Lokeren) keeps
         one set of benchmarks over time; otherwise those of its first predecessor.
         """
+        key = (nis, version)
+        if key not in self._parents:
+            self._parents[key] = self._find_parents(nis, version)
+        return dict(self._parents[key])
+
+    def _find_parents(self, nis: str, version: str) -> dict[str, str | None]:
         units = self.units(nis, version)
         if not units:
             return {}
@@ -802,15 +816,35 @@ def _needed(catalogue: Catalogue, inds: list[Indicator]) -> list[Indicator]:
 
 
 def _rank(history: pd.DataFrame) -> pd.DataFrame:
-    """Rank of each municipality (1 = highest value) within the group, ties share a rank."""
-    mun = history["entity_type"].eq("municipality") & history["status"].eq("ok")
-    # One integer key per (indicator, year): grouping on it is the same grouping, faster.
+    """Rank of each municipality (1 = highest value) within the group, ties share a rank.
+
+    As ``groupby(["indicator", "year"]).rank(ascending=False, method="min")`` with the count
+    of values, in numpy: sorted by group and falling value, a rank is one more than the number
+    of rows of its group before the first row with the same value.
+    """
+    value = history["value"].to_numpy(dtype=float)
+    mun = ((history["entity_type"].to_numpy() == "municipality")
+           & (history["status"].to_numpy() == "ok"))
     key = pd.factorize(history["indicator"])[0].astype(np.int64) * 10_000 + history[
         "year"].to_numpy(dtype=np.int64)
-    ranked = history.loc[mun, "value"].groupby(key[mun.to_numpy()])
-    history["rank"] = ranked.rank(ascending=False, method="min")
-    history["rank_of"] = ranked.transform("count")
-    history.loc[~mun, ["rank", "rank_of"]] = np.nan
+    rank = np.full(len(history), np.nan)
+    count = np.full(len(history), np.nan)
+    if mun.any():  # the count of values of the group, also on a row without one
+        groups, inverse = np.unique(key[mun], return_inverse=True)
+        valued = ~np.isnan(value[mun])
+        count[mun] = np.bincount(inverse, valued, minlength=len(groups))[inverse]
+    at = np.flatnonzero(mun & ~np.isnan(value))  # a row without a value has no rank
+    if len(at):
+        k, v = key[at], value[at]
+        order = np.lexsort((-v, k))
+        ks, vs = k[order], v[order]
+        start = np.searchsorted(ks, ks, side="left")  # first row of the group
+        new_value = np.ones(len(ks), dtype=bool)
+        new_value[1:] = (ks[1:] != ks[:-1]) | (vs[1:] != vs[:-1])
+        first_equal = np.maximum.accumulate(np.where(new_value, np.arange(len(ks)), 0))
+        rank[at[order]] = first_equal - start + 1
+    history["rank"] = rank
+    history["rank_of"] = count
     return history
 
 
