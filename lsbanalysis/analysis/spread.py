@@ -123,8 +123,7 @@ class Spread:
         if key not in self._se_cache:
             m = self._by_key.get(key)
             self._se_cache[key] = {} if m is None else dict(zip(
-                zip(m["geo_version"].to_numpy(dtype=object), m["nis"].to_numpy(dtype=object),
-                    strict=True),
+                zip(m["geo_version"].tolist(), m["nis"].tolist(), strict=True),
                 zip(m["se"].to_numpy(), m["cases"].to_numpy(), strict=True), strict=True))
         return self._se_cache[key]
 
@@ -133,8 +132,7 @@ class Spread:
         if key not in self._num_den_cache:
             b = self._base_by_key.get(key)
             self._num_den_cache[key] = {} if b is None else dict(zip(
-                zip(b["geo_version"].to_numpy(dtype=object), b["nis"].to_numpy(dtype=object),
-                    strict=True),
+                zip(b["geo_version"].tolist(), b["nis"].tolist(), strict=True),
                 zip(b["num"].to_numpy(), b["den"].to_numpy(), strict=True), strict=True))
         return self._num_den_cache[key]
 

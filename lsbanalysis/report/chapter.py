@@ -107,7 +107,9 @@ class Chapter:
         return self.group.label
 
     def has(self, indicator: str) -> bool:
-        return indicator in set(self.c.table["indicator"])
+        if getattr(self, "_shown", None) is None:
+            self._shown = set(self.c.table["indicator"])
+        return indicator in self._shown
 
     def why_missing(self, indicator: str) -> str:
         """Why an indicator is not in the comparison: its note ('… geen gegevens tot en met …')."""
