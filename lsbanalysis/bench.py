@@ -151,13 +151,15 @@ def report_rows(runs: int = 1) -> list[tuple[str, float, float | None, str]]:
     cores = min(jobs, len(CHAPTERS), os.cpu_count() or 1)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        times = []
+        times, cpu = [], []
         for _ in range(max(1, runs)):
+            before = _children_cpu()
             start = time.perf_counter()
             subprocess.run([*_lsb(), "report", "--gemeente", GEMEENTE, "--referentie",
                             REFERENTIE, "--uit", tmp, "--force"], check=True,
                            capture_output=True, text=True)
             times.append(time.perf_counter() - start)
+            cpu.append(_children_cpu() - before)
         t_report = statistics.median(times)
         html = next(Path(tmp).glob("*/analyserapport.html"))
         t_empty = [_empty_notebook() for _ in CHAPTERS]
@@ -165,13 +167,22 @@ def report_rows(runs: int = 1) -> list[tuple[str, float, float | None, str]]:
         rows.append((f"full analyserapport, HTML (lsb report, {len(CHAPTERS)} chapters)",
                      t_report, TARGETS["report"],
                      f"{GEMEENTE} vs {REFERENTIE}, fresh process, "
-                     + (f"median of {runs}" if runs > 1 else "one run")))
+                     + (f"median of {runs}" if runs > 1 else "one run")
+                     + f"; {statistics.median(cpu):.1f} CPU-s in all its processes"))
         rows.append(("papermill floor: empty notebook x chapters / cores", floor, None,
                      f"median {statistics.median(t_empty):.2f} s x {len(CHAPTERS)} / {cores}"))
         rows.append(("report / papermill floor (ratio)", t_report / floor,
                      TARGETS["report_ratio"], "same run"))
         rows.append(_pdf_row(html, Path(tmp) / "bench.pdf"))
     return rows
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of the finished child processes, grandchildren included."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _pdf_row(html: Path, out: Path) -> tuple[str, float, float | None, str]:
