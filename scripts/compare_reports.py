@@ -32,7 +32,7 @@ VOLATILE = [
 def _files(root: Path) -> set[str]:
     skip = {"manifest.json", "analyserapport.html", "analyserapport.pdf"}
     return {p.relative_to(root).as_posix() for p in root.rglob("*")
-            if p.is_file() and p.name not in skip and not p.suffix == ".ipynb"}
+            if p.is_file() and p.name not in skip and p.suffix != ".ipynb"}
 
 
 def _outputs(path: Path) -> list:
