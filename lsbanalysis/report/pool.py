@@ -17,13 +17,17 @@ chapter's ``output_dir`` as working directory. Imported modules stay, which is t
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
+import time
 
 #: Name under which :class:`ReusedKernelEngine` is registered with papermill.
 ENGINE_NAME = "lsbanalysis-reused-kernel"
 #: Imported when a kernel starts, so the first chapter does not wait for it.
 PRELOAD = "lsbanalysis.report.chapter"
+#: Seconds between two writes of a chapter's executed notebook while it runs.
+SAVE_EVERY = 1.0
 
 _rc_at_start: dict | None = None
 
@@ -75,8 +79,31 @@ def register_engine() -> str:
     :func:`start_chapter` and need no papermill (nor the nbformat and jsonschema it imports).
     """
     from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
     from papermill.log import logger
+
+    class ThrottledSaves(NotebookExecutionManager):
+        """Writes the executing notebook at most every :data:`SAVE_EVERY` seconds, and always
+        after a failing cell and at the end. papermill writes it before and after every cell,
+        each time serialising (and validating) every figure so far; the executed notebook is
+        the same, and a chapter whose kernel dies still leaves one at most that old."""
+
+        _written = -math.inf
+
+        def save(self, **kwargs):
+            if "nb" in kwargs:  # what papermill's catch_nb_assignment would do
+                self.nb = kwargs["nb"]
+            if time.monotonic() - self._written >= SAVE_EVERY:
+                super().save(**kwargs)
+                self._written = time.monotonic()
+
+        def cell_exception(self, cell, cell_index=None, **kwargs):
+            self._written = -math.inf  # the failing cell is written with the next save
+            return super().cell_exception(cell, cell_index=cell_index, **kwargs)
+
+        def notebook_complete(self, **kwargs):
+            self._written = -math.inf
+            return super().notebook_complete(**kwargs)
 
     class ReusedKernelClient(PapermillNotebookClient):
         """papermill's client on a running kernel, with the chapter preamble run first."""
@@ -99,6 +126,22 @@ def register_engine() -> str:
     class ReusedKernelEngine(NBClientEngine):
         """Executes a notebook on a kernel that is already running (``km=``), after
         :func:`start_chapter`; the kernel stays up for the next chapter."""
+
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True,
+                             log_output=False, autosave_cell_every=30, **kwargs):
+            # papermill's Engine.execute_notebook, with ThrottledSaves
+            nb_man = ThrottledSaves(nb, output_path=output_path, progress_bar=progress_bar,
+                                    log_output=log_output,
+                                    autosave_cell_every=autosave_cell_every)
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output,
+                                             **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
 
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,

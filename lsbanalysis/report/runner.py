@@ -645,6 +645,16 @@ def _error_outputs(chapter: str, filename: str, title: str, executed: Path) -> _
 FAILURE_FILE = "fout.txt"
 
 
+def _whole_notebook(path: Path) -> bool:
+    """An executed notebook that was written whole: a write on a full disk leaves 0 bytes or
+    a file cut short, which is not kept."""
+    try:
+        json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _keep_failed(failures: list[_Failure], tmp: Path, failed_dir: Path, message: str) -> str:
     """Keep the failure record; returns a sentence to add when (part of) it could not be kept.
 
@@ -661,7 +671,7 @@ def _keep_failed(failures: list[_Failure], tmp: Path, failed_dir: Path, message:
     lost = []
     for f in failures:
         executed = tmp / "notebooks" / f"{f.chapter}.ipynb"
-        if executed.is_file() and executed.stat().st_size > 0:  # 0 bytes: written on a full disk
+        if _whole_notebook(executed):  # not one cut short by a full disk
             try:
                 executed.rename(failed_dir / executed.name)
             except OSError:
@@ -935,7 +945,7 @@ def _build(plan: _Plan) -> ReportResult:
             executed_first = tmp / "notebooks" / kept.name
             where = (
                 f"Het uitgevoerde notebook staat in {kept}."
-                if executed_first.is_file() and executed_first.stat().st_size > 0
+                if _whole_notebook(executed_first)
                 else f"Details in {failed_dir / FAILURE_FILE}."
             )
             message = f"Het analyserapport is niet gemaakt: {_short(first.text)}. {where}"
