@@ -282,6 +282,8 @@ def report_cmd(gemeente: str, referentie: str, jaar: int | None, out_root: Path 
     from datetime import datetime
 
     from lsbanalysis.paths import REPORTS_DIR
+
+    _skip_iri_grammar()
     from lsbanalysis.report import runner
     from lsbanalysis.report.assemble import dutch_date
 
@@ -302,6 +304,18 @@ def report_cmd(gemeente: str, referentie: str, jaar: int | None, out_root: Path 
         click.echo(f"PDF: {_shown(result.pdf)}")
     elif result.pdf_note:
         click.secho(result.pdf_note, fg="yellow", err=True)
+
+
+def _skip_iri_grammar() -> None:
+    """Keep jsonschema from building the RFC 3987 (IRI) grammar of ``rfc3987-syntax``.
+
+    papermill imports nbformat, which imports jsonschema, which on import builds that grammar
+    with lark for its optional "iri" format check: more than a second of every ``lsb report``.
+    Nothing in this process checks IRIs (nbformat validates notebooks with fastjsonschema), so
+    the command tells Python the package is absent; jsonschema then leaves the check out.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
 
 
 def _shown(path: Path) -> Path:

@@ -13,12 +13,24 @@ from lsbanalysis.store import io
 
 
 class Dataset:
-    """Tidy observations, the REFNIS geography, crosswalks and (lazily) the boundaries."""
+    """Tidy observations, the REFNIS geography, crosswalks and (lazily) the boundaries.
+
+    The observations (1.7 million rows) are read when they are first used: a report chapter
+    that gets its comparison from the runner needs only the geography and the boundaries.
+    Their bytes are checked against the manifest's sha256 here, so a damaged store still
+    fails at ``load()``.
+    """
 
     def __init__(self, store_dir: Path) -> None:
         self.store_dir = Path(store_dir)
         self.manifest: dict = io.read_manifest(self.store_dir)
-        self.observations: pd.DataFrame = self._table(io.OBSERVATIONS_FILE)
+        obs_sha = io.store_file_sha256(self.manifest, io.OBSERVATIONS_FILE)
+        self._observations_bytes: bytes | None = None
+        if obs_sha is None:  # an older store without checksums: parse now, to fail now
+            self.observations = self._table(io.OBSERVATIONS_FILE)
+        else:
+            self._observations_bytes = io.read_checked(
+                self.store_dir / io.OBSERVATIONS_FILE, obs_sha)
         self.geography: pd.DataFrame = self._table(io.GEOGRAPHY_FILE)
         self.crosswalk: pd.DataFrame = self._table(io.CROSSWALK_FILE)
         self.neighbours: pd.DataFrame = self._table(io.NEIGHBOURS_FILE)
@@ -28,6 +40,12 @@ class Dataset:
         return io.read_table(
             self.store_dir / name, sha256=io.store_file_sha256(self.manifest, name)
         )
+
+    @cached_property
+    def observations(self) -> pd.DataFrame:
+        """Tidy observations: source, measure, nis, level, geo_version, period, year, value, …"""
+        data, self._observations_bytes = self._observations_bytes, None
+        return io.parse_table(self.store_dir / io.OBSERVATIONS_FILE, data)
 
     def __repr__(self) -> str:
         n_sources = len(self.manifest["sources"])

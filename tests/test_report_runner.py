@@ -337,12 +337,89 @@ def test_executed_notebooks_and_chapter_outputs_are_kept(built):
         injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
         assert injected and f"chapters/{chapter}" in injected[0].source
         assert "store_dir" in injected[0].source
+        assert "gedeeld" not in injected[0].source  # only for notebooks that declare it
     figures = folder / "chapters" / "figuren" / "figures"
     assert (figures / "lijn.png").read_bytes().startswith(b"\x89PNG")
     assert "<svg" in (figures / "lijn.svg").read_text(encoding="utf-8")
     csv = (folder / "chapters" / "figuren" / "tables" / "waarden.csv").read_bytes()
     assert csv.startswith(b"\xef\xbb\xbf") and "Herenthout;1,5" in csv.decode("utf-8-sig")
     assert not leftovers(folder.parent)
+
+
+def _reuse_notebook(code: str) -> nbformat.NotebookNode:
+    params = new_code_cell(
+        'gemeente = "X"\nreferentie = "Y"\njaar = None\noutput_dir = "."\nstore_dir = None\n'
+        "gedeeld = None", metadata={"tags": ["parameters"]})
+    nb = new_notebook(cells=[new_markdown_cell("# Hoofdstuk"), params, new_code_cell(code)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    return nb
+
+
+@pytest.mark.slow
+def test_one_kernel_runs_the_chapters_in_turn_each_as_in_a_new_kernel(store, tmp_path):
+    """jobs=1: both chapters run in one kernel, the second with an empty namespace, its own
+    working directory, the kernel's rcParams and execution count 1; a notebook that declares
+    ``gedeeld`` gets the runner's comparison."""
+    notebooks = tmp_path / "nb"
+    notebooks.mkdir()
+    nbformat.write(_reuse_notebook(
+        "import os, json, matplotlib\n"
+        "SPOOR = 1\n"
+        "matplotlib.rcParams['lines.linewidth'] = 9\n"
+        "print(json.dumps({'pid': os.getpid(), 'cwd': os.getcwd() == output_dir,\n"
+        "                  'lw': matplotlib.rcParams['lines.linewidth']}))"),
+        notebooks / "eerste.ipynb")
+    nbformat.write(_reuse_notebook(
+        "import os, json, matplotlib\n"
+        "from lsbanalysis.report.chapter import Chapter\n"
+        "ch = Chapter(gemeente, referentie, jaar, output_dir, store_dir, gedeeld)\n"
+        "print(json.dumps({'pid': os.getpid(), 'cwd': os.getcwd() == output_dir,\n"
+        "                  'lw': matplotlib.rcParams['lines.linewidth'],\n"
+        "                  'spoor': 'SPOOR' in globals(), 'soort': type(ch.c).__name__,\n"
+        "                  'kern': len(ch.c.synthesis.key) == len(ch.c.synthesis.key)}))"),
+        notebooks / "tweede.ipynb")
+    result = build_report("Herenthout", "ISOM", out_root=tmp_path / "reports",
+                          notebooks_dir=notebooks, store_dir=store, jobs=1,
+                          chapters=[("eerste", "eerste.ipynb", "Eerste"),
+                                    ("tweede", "tweede.ipynb", "Tweede")])
+    seen = {}
+    for chapter in ("eerste", "tweede"):
+        nb = nbformat.read(result.folder / "notebooks" / f"{chapter}.ipynb", as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert code[0].execution_count == 1  # numbered as in a new kernel
+        seen[chapter] = json.loads(code[-1].outputs[0]["text"])
+        injected = next(c for c in code if "injected-parameters" in c.metadata.get("tags", []))
+        assert "gedeeld" in injected.source
+    first, second = seen["eerste"], seen["tweede"]
+    assert first["pid"] == second["pid"]  # one kernel
+    assert first["cwd"] and second["cwd"]
+    assert first["lw"] == 9 and second["lw"] != 9 and not second["spoor"]
+    assert second["soort"] == "SharedComparison" and second["kern"]
+    assert not list(result.folder.glob(".gedeeld*"))  # not published
+
+
+def test_the_runner_knows_which_parameters_a_chapter_declares(tmp_path):
+    nbformat.write(_reuse_notebook("x = 1"), tmp_path / "a.ipynb")
+    assert runner.check_chapter_notebook(tmp_path / "a.ipynb") == {
+        "gemeente", "referentie", "jaar", "output_dir", "store_dir", "gedeeld"}
+    assert "gedeeld" not in runner.check_chapter_notebook(NOTEBOOKS / "parameters.ipynb")
+
+
+def test_chapters_are_queued_longest_first(tmp_path):
+    for name, charts in (("kort", 0), ("lang", 3), ("midden", 1)):
+        calls = "\n".join(f"ch.chart('ranking_bars', 'x{k}', 'x{k}')" for k in range(charts))
+        nbformat.write(_reuse_notebook(calls or "pass"), tmp_path / f"{name}.ipynb")
+    chapters = [(n, f"{n}.ipynb", n.capitalize()) for n in ("kort", "lang", "midden")]
+    folder = tmp_path / "rapport"
+    assert [c[0] for c in runner._queue_order(chapters, tmp_path, folder)] == [
+        "lang", "midden", "kort"]
+    folder.mkdir()  # a published report: its durations decide
+    (folder / runner.REPORT_FILE).write_text("<html></html>")
+    (folder / runner.MANIFEST_FILE).write_text(json.dumps(
+        {"durations": {"chapters": {"kort": 9.0, "lang": 1.0, "midden": 2.0}}}))
+    assert [c[0] for c in runner._queue_order(chapters, tmp_path, folder)] == [
+        "kort", "midden", "lang"]
 
 
 @pytest.mark.slow

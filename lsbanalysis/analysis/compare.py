@@ -79,6 +79,47 @@ def left_out_note(names: list[str], computed: bool) -> str:
     return f"niet berekend: geen bruikbare waarde voor {shown}"
 
 
+#: Text columns of the comparison tables. Inside :func:`compare` they are plain object columns
+#: (building and filtering them as Arrow strings costs more than the arithmetic); the tables a
+#: comparison hands out have pandas' ``str`` dtype, as every other text column.
+TEXT_COLUMNS = ("indicator", "entity", "entity_type", "role", "status", "source", "note",
+                "period", "name", "label", "unit", "theme")
+
+
+#: The columns of the comparison pipeline (arrays), ``icode`` = position in the catalogue.
+COLUMNS = ("indicator", "year", "entity", "entity_type", "role", "value", "status", "source",
+           "note", "icode")
+
+
+def _empty_columns() -> dict[str, np.ndarray]:
+    return {c: np.array([], dtype=np.int64 if c in ("year", "icode") else
+                        float if c == "value" else object) for c in COLUMNS}
+
+
+def _take(columns: dict[str, np.ndarray], index) -> dict[str, np.ndarray]:
+    return {c: a[index] for c, a in columns.items()}
+
+
+def _frame(columns: dict) -> pd.DataFrame:
+    """A DataFrame whose text columns stay object columns (no Arrow string inference)."""
+    return pd.DataFrame({k: pd.Series(v, dtype=object, copy=False)
+                         if isinstance(v, np.ndarray) and v.dtype == object else v
+                         for k, v in columns.items()})
+
+
+def _as_objects(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its ``str`` columns as object columns."""
+    return frame.astype({c: object for c in frame.columns if frame[c].dtype == "str"})
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """The object text columns of ``frame`` as ``str`` columns (what users get)."""
+    for col in TEXT_COLUMNS:
+        if col in frame and frame[col].dtype == object:
+            frame[col] = frame[col].astype("str")
+    return frame
+
+
 class NoDataError(LsbError):
     """None of the requested indicators has a value for the municipality."""
 
@@ -89,9 +130,9 @@ class Engine:
     def __init__(self, ds, catalogue: Catalogue | None = None) -> None:
         self.ds = ds
         self.catalogue = catalogue or load_catalogue()
+        # Object text columns (as indicator_rows makes them): the comparisons and the spread
+        # index and filter them with numpy, which Arrow strings would slow down.
         rows = indicator_rows(self.catalogue, ds.observations)
-        for col in ("indicator", "source", "geo_version", "nis", "level", "period", "status"):
-            rows[col] = rows[col].to_numpy(dtype=object)
         self.rows = rows
         geo = ds.geography
         self._levels = set(zip(geo["geo_version"], geo["level"], geo["nis"], strict=True))
@@ -112,7 +153,8 @@ class Engine:
         self.derived_ratio = np.array([i.aggregation == "derived_ratio" for i in base])
         self.scale = np.array([i.scale for i in base], dtype=float)
         self.arrays = {
-            "ind": rows["indicator"].map(self.indicator_code).to_numpy(dtype=np.int64),
+            "ind": pd.Categorical(rows["indicator"], categories=self.indicator_ids).codes.astype(
+                np.int64),
             "year": rows["year"].to_numpy(dtype=np.int64),
             "value": rows["value"].to_numpy(dtype=float),
             "num": rows["num"].to_numpy(dtype=float),
@@ -127,10 +169,39 @@ class Engine:
         }
         self.benchmarks = self._benchmarks(rows)
         self.country = self._country(rows)
-        self._bench_cache: dict[tuple, pd.DataFrame] = {}
-        self._bench_by_entity = {
-            key: part for key, part in self.benchmarks.groupby(["geo_version", "entity"])
-        }
+        #: Position of every indicator in the catalogue: the integer code the comparison
+        #: pipeline filters and sorts on.
+        self.catalogue_code = {iid: k for k, iid in enumerate(self.catalogue.indicators)}
+        self.base_icode = np.array([self.catalogue_code[i] for i in self.indicator_ids],
+                                   dtype=np.int64)
+        self._bench_cache: dict[tuple, dict[str, np.ndarray]] = {}
+        self._rows_by_indicator: dict[str, np.ndarray] | None = None
+        self._units: dict[tuple[str, str], list[str]] = {}  # units() and parents(), memoised
+        self._parents: dict[tuple[str, str], dict[str, str | None]] = {}
+        bench = {c: self.benchmarks[c].to_numpy(dtype=object) if c not in ("year", "value")
+                 else self.benchmarks[c].to_numpy() for c in self.benchmarks.columns}
+        bench["icode"] = np.array([self.catalogue_code[i] for i in bench["indicator"]],
+                                  dtype=np.int64)
+        order = np.lexsort((bench["entity"], bench["geo_version"]))
+        ent = [(v, e) for v, e in zip(bench["geo_version"][order], bench["entity"][order],
+                                       strict=True)]
+        self._bench_by_entity: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+        start = 0
+        for k in range(1, len(ent) + 1):
+            if k == len(ent) or ent[k] != ent[start]:
+                idx = np.sort(order[start:k])  # in the order of the benchmark table
+                self._bench_by_entity[ent[start]] = {c: a[idx] for c, a in bench.items()}
+                start = k
+
+    def rows_of(self, indicator: str) -> pd.DataFrame:
+        """The rows of one base indicator (all units and years), in table order."""
+        if self._rows_by_indicator is None:
+            codes = self.arrays["ind"]
+            order = np.argsort(codes, kind="stable")
+            bounds = np.searchsorted(codes[order], np.arange(len(self.indicator_ids) + 1))
+            self._rows_by_indicator = {
+                iid: order[bounds[k]:bounds[k + 1]] for k, iid in enumerate(self.indicator_ids)}
+        return self.rows.iloc[self._rows_by_indicator.get(indicator, [])]
 
     @cached_property
     def spread(self):
@@ -144,6 +215,12 @@ class Engine:
 
     def units(self, nis: str, version: str) -> list[str]:
         """Codes in geography ``version`` that together form current municipality ``nis``."""
+        key = (nis, version)
+        if key not in self._units:
+            self._units[key] = self._find_units(nis, version)
+        return list(self._units[key])
+
+    def _find_units(self, nis: str, version: str) -> list[str]:
         if version not in self.municipalities:
             return []
         if version == CURRENT_GEOGRAPHY:
@@ -172,6 +249,12 @@ class Engine:
         merged across an arrondissement border (Beveren-Kruibeke-Zwijndrecht, Lokeren) keeps
         one set of benchmarks over time; otherwise those of its first predecessor.
         """
+        key = (nis, version)
+        if key not in self._parents:
+            self._parents[key] = self._find_parents(nis, version)
+        return dict(self._parents[key])
+
+    def _find_parents(self, nis: str, version: str) -> dict[str, str | None]:
         units = self.units(nis, version)
         if not units:
             return {}
@@ -199,7 +282,6 @@ class Engine:
         summed from the municipalities (unpublished members left out and named in the note);
         non-additive ones (medians) are not available.
         """
-        spec = {i.id: i for i in self.catalogue}
         published = rows[rows["level"].isin(BENCHMARK_LEVELS)]
         pub = pd.DataFrame({
             "indicator": published["indicator"], "year": published["year"],
@@ -207,48 +289,72 @@ class Engine:
             "entity_type": published["level"], "value": published["value"],
             "status": published["status"], "source": published["source"], "note": "",
         })
-        additive = [i for i, s in spec.items() if s.aggregation != "published"]
-        mun = rows[(rows["level"] == "municipality") & rows["indicator"].isin(additive)]
+        # Municipal rows of additive indicators, with their arrondissement, province and
+        # region (those without any in their geography are left out).
+        arr = self.arrays
+        additive = np.flatnonzero(self.aggregation_code != 2)
+        parent = {lvl: np.full(len(rows), None, dtype=object) for lvl in BENCHMARK_LEVELS}
+        parents_of = {
+            (version, nis): up for version, munis in self.municipalities.items()
+            for nis, *up in zip(munis.index, *(munis[lvl].to_numpy(dtype=object)
+                                               for lvl in BENCHMARK_LEVELS), strict=True)}
+        placed = np.zeros(len(rows), dtype=bool)
+        for unit, idx in self.unit_rows.items():
+            up = parents_of.get(unit)
+            if up is not None:
+                placed[idx] = True
+                for lvl, code in zip(BENCHMARK_LEVELS, up, strict=True):
+                    parent[lvl][idx] = code
+        mun = np.flatnonzero(placed & np.isin(arr["ind"], additive))
+        num, den = arr["num"][mun], arr["den"][mun]
+        is_ratio = self.is_ratio[arr["ind"][mun]]
+        usable = ~np.isnan(num) & (~np.isnan(den) | ~is_ratio)
+        version_code, _ = pd.factorize(rows["geo_version"].to_numpy(dtype=object)[mun])
+        nis_of = rows["nis"].to_numpy(dtype=object)[mun]
         parts = []
-        parents = pd.concat(
-            [g[list(BENCHMARK_LEVELS)].assign(geo_version=v) for v, g in
-             self.municipalities.items()]
-        ).reset_index()
-        mun = mun.merge(parents, on=["geo_version", "nis"], how="inner")
-        ratio = mun["indicator"].map(
-            {k: s.aggregation in ("ratio_of_sums", "derived_ratio") for k, s in spec.items()}
-        ).astype(bool)
-        usable = mun["num"].notna() & (mun["den"].notna() | ~ratio)
-        mun = mun.assign(num_u=mun["num"].where(usable), den_u=mun["den"].where(usable),
-                         usable=usable)
         for level in BENCHMARK_LEVELS:
-            m = mun[mun[level].notna()]
-            if m.empty:
+            code, _ = pd.factorize(parent[level][mun])  # None: -1
+            has = code >= 0
+            if not has.any():
                 continue
-            keys = ["indicator", "year", "geo_version", level]
-            agg = m.groupby(keys, sort=False).agg(
+            # One integer per (indicator, year, geography, parent); pandas sums each group as
+            # it sums grouped columns (compensated, in row order), groups in order of appearance.
+            key = ((arr["ind"][mun] * 10_000 + arr["year"][mun]) * 4 + version_code) * (
+                code.max() + 1) + code
+            frame = pd.DataFrame({"key": key[has], "num_u": np.where(usable, num, np.nan)[has],
+                                  "den_u": np.where(usable, den, np.nan)[has],
+                                  "usable": usable[has], "at": mun[has]})
+            agg = frame.groupby("key", sort=False).agg(
                 num=("num_u", "sum"), den=("den_u", "sum"), n=("usable", "size"),
-                n_usable=("usable", "sum"), source=("source", "first")).reset_index()
-            lack = m[~m["usable"]].groupby(keys)["nis"].agg(lambda s: sorted(set(s)))
-            agg = agg.merge(lack.rename("lacking"), left_on=keys, right_index=True, how="left")
-            scale = agg["indicator"].map({k: s.scale for k, s in spec.items()})
-            is_ratio = agg["indicator"].map(
-                {k: s.aggregation in ("ratio_of_sums", "derived_ratio") for k, s in
-                 spec.items()}).astype(bool)
-            value = np.where(is_ratio, scale * agg["num"] / agg["den"].where(agg["den"] != 0),
-                             agg["num"])
-            ok = (agg["n_usable"] > 0) & computable_without(
-                is_ratio.astype(int), agg["n_usable"], agg["n"])
+                n_usable=("usable", "sum"), at=("at", "first"))
+            lacking: dict[int, set[str]] = {}
+            for k, n in zip(key[has & ~usable].tolist(), nis_of[has & ~usable].tolist(),
+                            strict=True):
+                lacking.setdefault(k, set()).add(n)
+            at = agg["at"].to_numpy()
+            code_at = arr["ind"][at]
+            scale = self.scale[code_at]
+            ratio_at = self.is_ratio[code_at]
+            num_g, den_g = agg["num"].to_numpy(), agg["den"].to_numpy()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = np.where(ratio_at, scale * num_g / np.where(den_g != 0, den_g, np.nan),
+                                 num_g)
+            n_usable, n_all = agg["n_usable"].to_numpy(), agg["n"].to_numpy()
+            ok = (n_usable > 0) & computable_without(ratio_at.astype(int), n_usable, n_all)
             note = [
-                "berekend als som van de gemeenten" if isinstance(lack_, float) else
-                left_out_note([self.ds.name_of(c) for c in lack_], bool(ok_))
-                for ok_, lack_ in zip(ok, agg["lacking"], strict=True)
+                "berekend als som van de gemeenten" if k not in lacking else
+                left_out_note([self.ds.name_of(c) for c in sorted(lacking[k])], bool(ok_))
+                for ok_, k in zip(ok.tolist(), agg.index.tolist(), strict=True)
             ]
             parts.append(pd.DataFrame({
-                "indicator": agg["indicator"], "year": agg["year"],
-                "geo_version": agg["geo_version"], "entity": agg[level], "entity_type": level,
+                "indicator": pd.Series(self.indicator_ids[code_at], dtype=object),
+                "year": arr["year"][at],
+                "geo_version": pd.Series(rows["geo_version"].to_numpy(dtype=object)[at],
+                                         dtype=object),
+                "entity": pd.Series(parent[level][at], dtype=object), "entity_type": level,
                 "value": np.where(ok, value, np.nan),
-                "status": np.where(ok, "ok", INCOMPLETE), "source": agg["source"],
+                "status": np.where(ok, "ok", INCOMPLETE), "source": pd.Series(
+                    arr["source"][at], dtype=object),
                 "note": note,
             }))
         # Published first, so it wins over the computed one.
@@ -288,55 +394,119 @@ class Engine:
                 r.num if ind.aggregation == "sum" else ind.scale * r.num / r.den)
         return out
 
-    def benchmark_rows(self, target: Municipality, indicators: frozenset[str]) -> pd.DataFrame:
-        """Benchmark rows (arrondissement, province, region) of a target, every year."""
+    def benchmark_rows(self, target: Municipality, indicators: frozenset[str]
+                       ) -> dict[str, np.ndarray]:
+        """Benchmark rows (arrondissement, province, region) of a target, every year, as
+        columns (numpy arrays)."""
         key = (tuple((v, tuple(self.parents(target.nis, v).items())) for v in GEO_VERSIONS),
                indicators)
         cached = self._bench_cache.get(key)
         if cached is None:
+            wanted = np.zeros(len(self.catalogue_code), dtype=bool)
+            wanted[[self.catalogue_code[i] for i in indicators]] = True
             parts = []
             for version, parents in key[0]:
                 for level, code in parents:
                     part = self._bench_by_entity.get((version, code))
                     if code is not None and part is not None:
-                        parts.append(part[(part["entity_type"] == level)
-                                          & part["indicator"].isin(indicators)])
-            cached = (pd.concat(parts, ignore_index=True) if parts
-                      else self.benchmarks.iloc[0:0]).assign(role="benchmark")
+                        take = (part["entity_type"] == level) & wanted[part["icode"]]
+                        parts.append({c: a[take] for c, a in part.items()})
+            columns = list(self.benchmarks.columns) + ["icode"]
+            cached = {c: np.concatenate([p[c] for p in parts]) if parts else
+                      np.array([], dtype=np.int64 if c in ("year", "icode") else
+                               float if c == "value" else object) for c in columns}
+            cached["role"] = np.full(len(cached["year"]), "benchmark", dtype=object)
             if len(self._bench_cache) > 256:  # municipalities share them per arrondissement
                 self._bench_cache.clear()
             self._bench_cache[key] = cached
         return cached
 
 
+class DatasetEngine:
+    """The engine of an unpickled comparison: the dataset at once, its engine when first used.
+
+    A pickled :class:`Comparison` carries no engine (it holds the whole dataset); a report
+    chapter that reads the comparison the runner computed attaches its own dataset with
+    :meth:`Comparison.attach`, and the engine is only built if something still needs it.
+    """
+
+    def __init__(self, ds) -> None:
+        self.ds = ds
+
+    def __getattr__(self, name: str):
+        return getattr(self.ds.engine, name)
+
+
 @dataclass
 class Comparison:
-    """The result of :func:`compare`: tidy tables and the findings."""
+    """The result of :func:`compare`: tidy tables and the findings.
+
+    Pickles without its engine (see :class:`DatasetEngine`) and without ``raw_history``; what
+    was computed before pickling (findings, synthesis, history, the arrondissement comparison)
+    travels along, anything else is computed again from the attached dataset.
+    """
 
     target: Municipality
     group: ReferenceGroup
     table: pd.DataFrame  # one row per indicator and entity, at the chosen year
-    raw_history: pd.DataFrame = field(repr=False)  # every year, undecorated
+    raw_history: pd.DataFrame | None = field(repr=False)  # every year, undecorated (None
+    # once pickled: ``history`` travels instead, or is recomputed)
     indicators: list[Indicator]
     notes: list[str] = field(default_factory=list)
     catalogue: Catalogue = field(default_factory=load_catalogue, repr=False)
     engine: Engine | None = field(default=None, repr=False)
+    year: int | None = None  # the reference year asked for (None: latest per indicator)
+    requested: tuple[str, ...] | None = field(default=None, repr=False)  # indicators asked for
+
+    def __getstate__(self) -> dict:
+        state = {**self.__dict__, "engine": None, "raw_history": None}
+        for derived in ("_by_indicator", "_target_history"):  # quick to rebuild
+            state.pop(derived, None)
+        return state
+
+    def _raw_history_again(self) -> pd.DataFrame:
+        """The raw history computed anew from the dataset (after unpickling); the same members
+        give the same rows (the group's label, which a list may have changed, is not in it)."""
+        reference = self.group.id if self.group.id != "lijst" else self.group.codes
+        return self.engine.ds.compare(self.target, reference=reference, year=self.year,
+                                      indicators=self.requested).raw_history
+
+    def attach(self, ds) -> Comparison:
+        """Give an unpickled comparison (and its arrondissement comparison) a dataset."""
+        self.engine = DatasetEngine(ds)
+        area = self.__dict__.get("area")
+        if area is not None and area is not self:
+            area.attach(ds)
+        return self
+
+    @cached_property
+    def area(self) -> Comparison:
+        """The same municipality, indicators and year compared with its arrondissement (the
+        maps): computed once per comparison, whatever the number of maps."""
+        if self.group.id == "arrondissement":
+            return self
+        return self.engine.ds.compare(self.target, reference="arrondissement", year=self.year,
+                                      indicators=self.requested)
 
     @cached_property
     def history(self) -> pd.DataFrame:
         """The same rows as ``table`` over all years (trends); built on first use."""
+        raw = self.raw_history if self.raw_history is not None else self._raw_history_again()
         ds = self.engine.ds if self.engine is not None else None
-        return _decorate(ds, _rank(self.raw_history.copy()), self.catalogue, self.target,
-                         self.group)
+        return _as_text(_decorate(ds, _rank(raw.copy()), self.catalogue, self.target,
+                                  self.group))
+
+    # The per-indicator pieces that findings and the synthesis read row by row have object
+    # text columns: filtering a dozen rows of Arrow strings costs more than the reading.
 
     @cached_property
     def _by_indicator(self) -> dict[str, pd.DataFrame]:
-        return dict(tuple(self.table.groupby("indicator", sort=False)))
+        return dict(tuple(_as_objects(self.table).groupby("indicator", sort=False)))
 
     @cached_property
     def _target_history(self) -> dict[str, pd.DataFrame]:
         h = self.history
-        h = h[(h["role"] == "target") & (h["status"] == "ok")].sort_values("year")
+        h = _as_objects(h[(h["role"] == "target") & (h["status"] == "ok")].sort_values("year"))
         return dict(tuple(h.groupby("indicator", sort=False)))
 
     def target_history(self, indicator: str) -> pd.DataFrame:
@@ -408,10 +578,8 @@ def _aggregate(engine: Engine, inds: list[Indicator], group: ReferenceGroup,
                 if idx is not None:
                     pos_parts.append(idx)
                     owner_parts.append(np.full(len(idx), j))
-    cols = ["indicator", "year", "entity", "entity_type", "role", "value", "status", "source",
-            "note"]
     if not pos_parts:
-        return pd.DataFrame(columns=cols)
+        return _empty_columns()
     pos = np.concatenate(pos_parts)
     owner = np.concatenate(owner_parts)
     keep = wanted[arr["ind"][pos]]
@@ -449,12 +617,16 @@ def _aggregate(engine: Engine, inds: list[Indicator], group: ReferenceGroup,
                          np.where((agg != 2) & complete, summed, np.nan))
         status = np.where(single, arr["status"][pos][first],
                           np.where(agg == 2, NOT_AVAILABLE, np.where(complete, "ok", INCOMPLETE)))
-        return pd.DataFrame({
+        n = len(keys_iy)
+        return {
             "indicator": engine.indicator_ids[ind_k], "year": keys_iy % 10_000,
-            "entity": entity, "entity_type": etype, "role": role, "value": value,
-            "status": status, "source": arr["source"][pos][first], "agg": agg,
-            "single": single,
-        })
+            "entity": np.broadcast_to(np.asarray(entity, dtype=object), n),
+            "entity_type": np.full(n, etype, dtype=object),
+            "role": np.broadcast_to(np.asarray(role, dtype=object), n),
+            "value": value, "status": status.astype(object),
+            "source": arr["source"][pos][first], "agg": agg, "single": single, "code": ind_k,
+            "icode": engine.base_icode[ind_k],
+        }
 
     codes = np.array([x.nis for x in members], dtype=object)
     roles = np.where(codes == target.nis, "target", "member")
@@ -464,20 +636,20 @@ def _aggregate(engine: Engine, inds: list[Indicator], group: ReferenceGroup,
     g_complete = (g_usable > 0) & computable_without(g_agg, g_usable, m)
     grp = frame(gk, gfirst, np.zeros(len(gk), bool), g_complete, gnum, gden, group.id,
                 "aggregate", "reference_group")
-    out = pd.concat([mem, grp], ignore_index=True)
-    note = np.full(len(out), "", dtype=object)
-    ok = out["status"].to_numpy() == "ok"
-    is_group = out["role"].to_numpy() == "aggregate"
-    agg = out["agg"].to_numpy()
-    derived = np.isin(out["indicator"].to_numpy(), engine.indicator_ids[engine.derived_ratio])
+    out = {k: np.concatenate([mem[k], grp[k]]) for k in mem}
+    note = np.full(len(out["year"]), "", dtype=object)
+    ok = out["status"] == "ok"
+    is_group = out["role"] == "aggregate"
+    agg = out["agg"]
+    derived = engine.derived_ratio[out["code"]]
     note[ok & is_group & (agg == 1)] = "verhouding van de sommen"
     note[ok & is_group & (agg == 1) & derived] = (
         "verhouding van de sommen, met afgeleide noemers (benadering)")
     note[ok & is_group & (agg == 0)] = "som van de leden"
-    note[ok & ~is_group & ~out["single"].to_numpy()] = (
+    note[ok & ~is_group & ~out["single"]] = (
         "som van de gemeenten die in deze gemeente zijn opgegaan")
-    note[out["status"].to_numpy() == NOT_AVAILABLE] = NOT_AVAILABLE_NOTE
-    note[~is_group & (out["status"].to_numpy() == INCOMPLETE)] = (
+    note[out["status"] == NOT_AVAILABLE] = NOT_AVAILABLE_NOTE
+    note[~is_group & (out["status"] == INCOMPLETE)] = (
         "niet berekend: waarde van een vroegere gemeente ontbreekt")
     # Name the members a group value leaves out (or lacks), as the benchmarks do.
     lacking: dict[int, list[str]] = {}
@@ -487,13 +659,13 @@ def _aggregate(engine: Engine, inds: list[Indicator], group: ReferenceGroup,
         present = set((mk % m)[g_of_m == gi])
         lacking.setdefault(int(gi), []).extend(
             x.name for j, x in enumerate(members) if j not in present)
-    offset = len(mem)
+    offset = len(mem["year"])
     for gi, names in lacking.items():
         if g_agg[gi] != 2:
             note[offset + gi] = left_out_note(sorted(names), bool(g_complete[gi]))
     out["note"] = note
     bench = engine.benchmark_rows(target, frozenset(spec))
-    return pd.concat([out[cols], bench[cols]], ignore_index=True)
+    return {c: np.concatenate([out[c], bench[c]]) for c in COLUMNS}
 
 
 DERIVED_COLUMNS = ["indicator", "year", "entity", "entity_type", "role", "value", "status",
@@ -504,82 +676,133 @@ INDEX_NOTE = ("afgeleid: 100 × de waarde gedeeld door die van België in hetzel
 
 def _derived(inds: list[Indicator], base: pd.DataFrame,
              country: dict[tuple[str, int], float] | None = None) -> pd.DataFrame:
-    """Change, quotient and index indicators from aggregated base values.
+    """Change, quotient and index indicators from aggregated base values (a table).
 
     change:   100 * (value in year / value lag years earlier - 1), per entity
     quotient: scale * numerator indicator / denominator indicator, per entity and year
     index:    100 * value / Belgium's value of the same indicator and year (``country``)
     """
+    code_of = {iid: k for k, iid in enumerate(load_catalogue().indicators)}
+    columns = {c: base[c].to_numpy(dtype=object) if c not in ("year", "value")
+               else base[c].to_numpy() for c in DERIVED_COLUMNS}
+    columns["icode"] = np.array([code_of[i] for i in columns["indicator"]], dtype=np.int64)
+    out = _derived_columns(inds, columns, country, code_of)
+    if not len(out["year"]):
+        return pd.DataFrame(columns=DERIVED_COLUMNS)
+    return _frame({c: out[c] for c in DERIVED_COLUMNS})
+
+
+def _derived_columns(inds: list[Indicator], base: dict[str, np.ndarray],
+                     country: dict[tuple[str, int], float] | None,
+                     code_of: dict[str, int]) -> dict[str, np.ndarray]:
+    """:func:`_derived` on the pipeline's columns (``code_of``: catalogue positions)."""
     specs = [i for i in inds if i.method in ("change", "quotient", "index")]
     if not specs:
-        return base.iloc[0:0]
+        return _empty_columns()
     refs = {r for i in specs for r in (i.base, i.numerator_indicator, i.denominator_indicator)
             if r}
-    src = base[base["indicator"].isin(refs)]
-    cols = ["indicator", "entity", "entity_type", "role", "year", "value", "status", "source",
-            "note"]
-    records = list(zip(*(src[c].to_numpy() for c in cols), strict=True))
-    lookup = {(r[0], r[1], r[2], r[3], int(r[4])): r for r in records}
+    src = _take(base, np.isin(base["icode"], [code_of[r] for r in refs]))
+    # One integer per (entity, entity_type, role) and year, to pair rows by sorting.
+    unit = pd.factorize(pd.MultiIndex.from_arrays(
+        [src["entity"], src["entity_type"], src["role"]]))[0].astype(np.int64)
     country = country or {}
-    out = []
+    parts = []
     for ind in specs:
         first = ind.numerator_indicator if ind.method == "quotient" else ind.base
-        for r in records:
-            if r[0] != first:
-                continue
-            if ind.method == "index":
-                belgium = country.get((first, int(r[4])))
-                if belgium is None:
-                    continue
-                ok = r[6] == "ok"
-                value = 100 * r[5] / belgium if ok else np.nan
-                out.append((ind.id, r[4], r[1], r[2], r[3], value, r[6], r[7],
-                            INDEX_NOTE if ok else r[8]))
-                continue
-            if ind.method == "change":
-                o = lookup.get((first, r[1], r[2], r[3], int(r[4]) - ind.lag))
+        a = np.flatnonzero(src["icode"] == code_of[first])
+        if not len(a):
+            continue
+        year = src["year"][a]
+        status = src["status"][a]
+        ok = status == "ok"
+        if ind.method == "index":
+            belgium = np.array([country.get((first, int(y)), np.nan) for y in year.tolist()])
+            a, year, status, ok, belgium = (x[~np.isnan(belgium)] for x in (
+                a, year, status, ok, belgium))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = np.where(ok, 100 * src["value"][a] / belgium, np.nan)
+            note = np.where(ok, INDEX_NOTE, src["note"][a]).astype(object)
+            source = src["source"][a]
+        else:
+            other = ind.base if ind.method == "change" else ind.denominator_indicator
+            lag = ind.lag if ind.method == "change" else 0
+            b = np.flatnonzero(src["icode"] == code_of[other])
+            key_b = unit[b] * 10_000 + src["year"][b]
+            order = np.argsort(key_b, kind="stable")
+            sorted_b = key_b[order]
+            want = unit[a] * 10_000 + year - lag
+            # the last row with that key, as a dictionary built from the rows would keep
+            at = np.searchsorted(sorted_b, want, side="right") - 1
+            found = (at >= 0) & (sorted_b[np.maximum(at, 0)] == want)
+            a, year, status, ok = a[found], year[found], status[found], ok[found]
+            o = b[order[at[found]]]
+            o_status = src["status"][o]
+            ok &= o_status == "ok"
+            va, vo = src["value"][a], src["value"][o]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = np.where(ok, (va / vo - 1) * 100 if ind.method == "change"
+                                 else ind.scale * va / vo, np.nan)
+            status = np.where(ok, "ok", np.where(status != "ok", status, o_status)).astype(
+                object)
+            source = src["source"][a]
+            note = src["note"][a]
+            o_note = src["note"][o]
+            if ind.method == "quotient":
+                o_source = src["source"][o]
+                source = np.array([s if s == t else f"{s}+{t}"
+                                   for s, t in zip(source.tolist(), o_source.tolist(),
+                                                   strict=True)], dtype=object)
+                note = np.array([f"teller: {n}; noemer: {m}" if n and m and n != m else
+                                 (n or m) for n, m in zip(note.tolist(), o_note.tolist(),
+                                                          strict=True)], dtype=object)
             else:
-                o = lookup.get((ind.denominator_indicator, r[1], r[2], r[3], int(r[4])))
-            if o is None:
-                continue
-            ok = r[6] == "ok" and o[6] == "ok"
-            if ok:
-                value = ((r[5] / o[5] - 1) * 100 if ind.method == "change"
-                         else ind.scale * r[5] / o[5])
-            else:
-                value = np.nan
-            status = "ok" if ok else (r[6] if r[6] != "ok" else o[6])
-            source = r[7] if ind.method == "change" or r[7] == o[7] else f"{r[7]}+{o[7]}"
-            if ind.method == "quotient" and r[8] and o[8] and r[8] != o[8]:
-                note = f"teller: {r[8]}; noemer: {o[8]}"  # e.g. two municipal maps
-            else:
-                note = r[8] or o[8]
-            out.append((ind.id, r[4], r[1], r[2], r[3], value, status, source, note))
-    return pd.DataFrame(out, columns=DERIVED_COLUMNS)
+                note = np.array([n or m for n, m in zip(note.tolist(), o_note.tolist(),
+                                                        strict=True)], dtype=object)
+        n = len(a)
+        parts.append({
+            "indicator": np.full(n, ind.id, dtype=object), "year": year,
+            "entity": src["entity"][a], "entity_type": src["entity_type"][a],
+            "role": src["role"][a], "value": value.astype(float),
+            "status": np.asarray(status, dtype=object), "source": source, "note": note,
+            "icode": np.full(n, code_of[ind.id], dtype=np.int64),
+        })
+    if not parts:
+        return _empty_columns()
+    return {c: np.concatenate([p[c] for p in parts]) for c in COLUMNS}
 
 
-def _with_fallbacks(inds: list[Indicator], history: pd.DataFrame) -> pd.DataFrame:
+def _with_fallbacks(inds: list[Indicator], history: dict[str, np.ndarray],
+                    code_of: dict[str, int]) -> dict[str, np.ndarray]:
     """Where an indicator has no value, the value of its ``fallback`` indicator stands in.
 
     Replaces rows that are not available (a group's or merged municipality's welfare index)
     and adds the years the indicator lacks altogether; the rows keep the fallback's note.
+    Works on the pipeline's columns.
     """
-    parts = [history]
-    key = ["entity", "entity_type", "role", "year"]
+    key = ("entity", "entity_type", "role", "year")
+    icode = history["icode"]
+    keep = np.ones(len(icode), dtype=bool)
+    taken_parts = []
     for ind in inds:
         if not ind.fallback:
             continue
-        own = history[history["indicator"] == ind.id]
-        sub = history[history["indicator"] == ind.fallback]
-        if sub.empty:
+        sub = np.flatnonzero(icode == code_of[ind.fallback])
+        if not len(sub):
             continue
-        covered = own[own["status"] != NOT_AVAILABLE]
-        taken = sub.merge(covered[key].drop_duplicates(), on=key, how="left", indicator=True)
-        taken = taken[taken["_merge"] == "left_only"].drop(columns="_merge")
-        parts[0] = parts[0][~((parts[0]["indicator"] == ind.id)
-                              & (parts[0]["status"] == NOT_AVAILABLE))]
-        parts.append(taken.assign(indicator=ind.id))
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else history
+        own = np.flatnonzero(icode == code_of[ind.id])
+        available = history["status"][own] != NOT_AVAILABLE
+        covered = set(zip(*(history[k][own[available]].tolist() for k in key), strict=True))
+        taken = sub[[k not in covered for k in zip(*(history[k][sub].tolist() for k in key),
+                                                    strict=True)]]
+        keep[own[~available]] = False
+        part = _take(history, taken)
+        part["indicator"] = np.full(len(taken), ind.id, dtype=object)
+        part["icode"] = np.full(len(taken), code_of[ind.id], dtype=np.int64)
+        taken_parts.append(part)
+    if not taken_parts:
+        return history
+    parts = [_take(history, keep), *taken_parts]
+    return {c: np.concatenate([p[c] for p in parts]) for c in history}
 
 
 def _needed(catalogue: Catalogue, inds: list[Indicator]) -> list[Indicator]:
@@ -593,12 +816,35 @@ def _needed(catalogue: Catalogue, inds: list[Indicator]) -> list[Indicator]:
 
 
 def _rank(history: pd.DataFrame) -> pd.DataFrame:
-    """Rank of each municipality (1 = highest value) within the group, ties share a rank."""
-    mun = history["entity_type"].eq("municipality") & history["status"].eq("ok")
-    ranked = history.loc[mun].groupby(["indicator", "year"])["value"]
-    history["rank"] = ranked.rank(ascending=False, method="min")
-    history["rank_of"] = ranked.transform("count")
-    history.loc[~mun, ["rank", "rank_of"]] = np.nan
+    """Rank of each municipality (1 = highest value) within the group, ties share a rank.
+
+    As ``groupby(["indicator", "year"]).rank(ascending=False, method="min")`` with the count
+    of values, in numpy: sorted by group and falling value, a rank is one more than the number
+    of rows of its group before the first row with the same value.
+    """
+    value = history["value"].to_numpy(dtype=float)
+    mun = ((history["entity_type"].to_numpy() == "municipality")
+           & (history["status"].to_numpy() == "ok"))
+    key = pd.factorize(history["indicator"])[0].astype(np.int64) * 10_000 + history[
+        "year"].to_numpy(dtype=np.int64)
+    rank = np.full(len(history), np.nan)
+    count = np.full(len(history), np.nan)
+    if mun.any():  # the count of values of the group, also on a row without one
+        groups, inverse = np.unique(key[mun], return_inverse=True)
+        valued = ~np.isnan(value[mun])
+        count[mun] = np.bincount(inverse, valued, minlength=len(groups))[inverse]
+    at = np.flatnonzero(mun & ~np.isnan(value))  # a row without a value has no rank
+    if len(at):
+        k, v = key[at], value[at]
+        order = np.lexsort((-v, k))
+        ks, vs = k[order], v[order]
+        start = np.searchsorted(ks, ks, side="left")  # first row of the group
+        new_value = np.ones(len(ks), dtype=bool)
+        new_value[1:] = (ks[1:] != ks[:-1]) | (vs[1:] != vs[:-1])
+        first_equal = np.maximum.accumulate(np.where(new_value, np.arange(len(ks)), 0))
+        rank[at[order]] = first_equal - start + 1
+    history["rank"] = rank
+    history["rank_of"] = count
     return history
 
 
@@ -623,16 +869,20 @@ def compare(
     chosen = [cat[i] for i in request.indicators] if request.indicators else [
         i for i in cat if i.listed]
     needed = _needed(cat, chosen)
+    code_of = engine.catalogue_code
     base = _aggregate(engine, needed, group, target)
-    history = pd.concat([base, _derived(needed, base, engine.country)], ignore_index=True)
-    history = _with_fallbacks(needed, history)
-    wanted = {i.id for i in chosen}
-    history = history[history["indicator"].isin(wanted)]
+    derived = _derived_columns(needed, base, engine.country, code_of)
+    history = {c: np.concatenate([base[c], derived[c]]) for c in COLUMNS}
+    history = _with_fallbacks(needed, history, code_of)
+    wanted = np.zeros(len(code_of), dtype=bool)
+    wanted[[code_of[i.id] for i in chosen]] = True
+    history = _take(history, wanted[history["icode"]])
     notes: list[str] = []
-    target_rows = history[history["role"] == "target"]
+    is_target = history["role"] == "target"
     years_of: dict[str, list[int]] = {}
-    for iid, y in zip(target_rows["indicator"], target_rows["year"], strict=True):
-        years_of.setdefault(iid, []).append(int(y))
+    for iid, y in zip(history["indicator"][is_target].tolist(),
+                      history["year"][is_target].tolist(), strict=True):
+        years_of.setdefault(iid, []).append(y)
     years_of = {k: sorted(set(v)) for k, v in years_of.items()}
     all_years = sorted({y for ys in years_of.values() for y in ys})
     if not all_years:
@@ -659,14 +909,20 @@ def compare(
         raise YearError(notes[-1] if len(chosen) == 1 else
                         f"Geen enkele indicator heeft gegevens tot en met {year}.")
     chosen = [i for i in chosen if i.id in pick]
-    history = history[history["indicator"].isin(pick)]
+    picked = np.full(len(code_of), -1, dtype=np.int64)  # the year shown, per catalogue code
+    for iid, y in pick.items():
+        picked[code_of[iid]] = y
+    keep = picked[history["icode"]] >= 0
     if year is not None:
-        history = history[history["year"] <= year]
-    history = history.reset_index(drop=True)
-    table = history[history["year"] == history["indicator"].map(pick)].copy()
-    table = _decorate(ds, _rank(table), cat, target, group)
+        keep &= history["year"] <= year
+    history = _take(history, keep)
+    at_year = history["year"] == picked[history["icode"]]
+    table = _frame({c: a[at_year] for c, a in history.items() if c != "icode"})
+    table = _as_text(_decorate(ds, _rank(table), cat, target, group))
+    history = _frame({c: a for c, a in history.items() if c != "icode"})
     return Comparison(target=target, group=group, table=table, raw_history=history,
-                      indicators=chosen, notes=notes, catalogue=cat, engine=engine)
+                      indicators=chosen, notes=notes, catalogue=cat, engine=engine, year=year,
+                      requested=tuple(request.indicators) if request.indicators else None)
 
 
 def _decorate(ds, frame: pd.DataFrame, cat: Catalogue, target, group) -> pd.DataFrame:

@@ -257,9 +257,8 @@ def arrondissement_rank_finding(c, ind: Indicator, row: pd.Series) -> Finding | 
     if engine is None:
         return None
     year = int(row["year"])
-    rows = engine.rows
-    sel = rows[(rows["indicator"] == ind.id) & (rows["year"] == year)
-               & (rows["level"] == "municipality")]
+    rows = engine.rows_of(ind.id)
+    sel = rows[(rows["year"] == year) & (rows["level"] == "municipality")]
     if sel.empty:
         return None
     version = sel["geo_version"].iloc[0]

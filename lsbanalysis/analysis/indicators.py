@@ -166,8 +166,10 @@ def indicator_rows(catalogue: Catalogue, observations: pd.DataFrame) -> pd.DataF
         for pref, _, rows in found:
             for y in np.unique(rows["year"]):
                 best[int(y)] = min(best.get(int(y), pref), pref)
+        years = np.array(sorted(best), dtype=np.int64)
+        prefs = np.array([best[y] for y in years.tolist()])
         for pref, source, rows in found:
-            take = np.array([best[int(y)] == pref for y in rows["year"]], dtype=bool)
+            take = prefs[np.searchsorted(years, rows["year"])] == pref
             if take.any():
                 part = {k: v[take] for k, v in rows.items()}
                 part["indicator"] = np.full(int(take.sum()), ind.id, dtype=object)
@@ -175,9 +177,8 @@ def indicator_rows(catalogue: Catalogue, observations: pd.DataFrame) -> pd.DataF
                 parts.append(part)
     columns = {col: np.concatenate([p[col] for p in parts]) for col in ROW_COLUMNS
                if col != "period"}
-    year = columns["year"].astype(np.int64)
-    labels = {y: str(y) for y in np.unique(year)}
-    columns["period"] = np.array([labels[y] for y in year], dtype=object)
+    labels, inverse = np.unique(columns["year"].astype(np.int64), return_inverse=True)
+    columns["period"] = np.array([str(y) for y in labels.tolist()], dtype=object)[inverse]
     # Plain object columns: the engine indexes them with numpy (no Arrow string round trip).
     return pd.DataFrame({col: pd.Series(columns[col], dtype=object if columns[col].dtype == object
                                         else None, copy=False) for col in ROW_COLUMNS})

@@ -50,6 +50,29 @@ def change_of(a: float | np.ndarray, b: float | np.ndarray, unit: str):
         return 100 * (b / a - 1) if unit in RELATIVE_UNITS else b - a
 
 
+class _Slices:
+    """The rows of a frame per (indicator, year), as ``groupby(...).get_group`` gives them
+    (same rows, order and index), cut from one stable sort instead of ~1,000 group frames."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        codes, self._ids = pd.factorize(frame["indicator"])
+        key = codes.astype(np.int64) * 10_000 + frame["year"].to_numpy(dtype=np.int64)
+        order = np.argsort(key, kind="stable")
+        self._sorted = frame.iloc[order]
+        uniq, start = np.unique(key[order], return_index=True)
+        stop = np.append(start[1:], len(order))
+        self._bounds = {(self._ids[k // 10_000], int(k % 10_000)): (a, b)
+                        for k, a, b in zip(uniq.tolist(), start.tolist(), stop.tolist(),
+                                           strict=True)}
+        self._cache: dict[tuple, pd.DataFrame] = {}
+
+    def get(self, key: tuple[str, int]) -> pd.DataFrame | None:
+        if key not in self._cache:
+            bounds = self._bounds.get(key)
+            self._cache[key] = None if bounds is None else self._sorted.iloc[bounds[0]:bounds[1]]
+        return self._cache[key]
+
+
 class Spread:
     """Values, standard errors and Flemish spread of every indicator (municipalities only)."""
 
@@ -58,25 +81,29 @@ class Spread:
         self.rule = rule
         geo = engine.ds.geography
         munis = geo[geo["level"] == "municipality"]
-        g_version, g_nis, g_region, g_arr = (
-            munis[c].to_numpy(dtype=object) for c in ("geo_version", "nis", "region",
-                                                      "arrondissement"))
-        flemish = {(v, n) for v, n, r in zip(g_version, g_nis, g_region, strict=True)
-                   if r == rule.region}
-        arr = dict(zip(zip(g_version, g_nis, strict=True), g_arr, strict=True))
+        # Where each (geo_version, nis) lies: Flemish or not, and its arrondissement.
+        where = pd.MultiIndex.from_arrays([munis["geo_version"].to_numpy(dtype=object),
+                                           munis["nis"].to_numpy(dtype=object)])
+        g_flemish = (munis["region"] == rule.region).to_numpy()
+        g_arr = np.append(munis["arrondissement"].to_numpy(dtype=object), None)
         rows = engine.rows
         base = rows.loc[rows["level"] == "municipality",
                         ["indicator", "year", "geo_version", "nis", "source", "value", "num",
                          "den", "status"]].reset_index(drop=True)
+        self._declared_part: tuple[pd.DataFrame, list[str]] | None = None
+        self._wide: dict[tuple, pd.DataFrame] = {}
         base["se"], base["cases"] = self._base_se(base, engine.ds.observations)
+        self._declared_part, self._wide = None, {}  # only needed while building
         values = pd.concat([base, self._derived(base)], ignore_index=True)
         values = values[values["status"] == "ok"].reset_index(drop=True)
-        cols = {c: values[c].to_numpy(dtype=object) for c in ("indicator", "geo_version", "nis")}
-        keys = list(zip(cols["geo_version"], cols["nis"], strict=True))
-        values["flemish"] = [k in flemish for k in keys]
-        values["arrondissement"] = [arr.get(k) for k in keys]
-        self.values = values
-        self._by_key = {k: g for k, g in values.groupby(["indicator", "year"], sort=False)}
+        at = where.get_indexer(pd.MultiIndex.from_arrays(
+            [values["geo_version"].to_numpy(dtype=object), values["nis"].to_numpy(dtype=object)]))
+        values["flemish"] = np.where(at >= 0, g_flemish[at], False)
+        values["arrondissement"] = g_arr[at]  # position -1: None
+        # Object text columns: a comparison reads many small pieces of this table.
+        self.values = values.astype({c: object for c in values.columns
+                                     if values[c].dtype == "str"})
+        self._by_key = _Slices(self.values)
         fl = values[values["flemish"]]
         by = fl.groupby(["indicator", "year"])["value"]
         q = by.quantile([0.25, 0.5, 0.75]).unstack()
@@ -84,19 +111,49 @@ class Spread:
         spread = spread.where(spread > 0, by.std())  # many equal values: fall back on the SD
         self._spread = spread.where(by.count() >= MIN_MUNICIPALITIES).to_dict()
         self._median = q[0.5].to_dict()
-        years = values["year"].to_numpy()
-        self._se = dict(zip(zip(cols["indicator"], years, cols["geo_version"], cols["nis"],
-                                strict=True), zip(values["se"].to_numpy(),
-                                                  values["cases"].to_numpy(), strict=True),
-                            strict=True))
-        bcols = {c: base[c].to_numpy(dtype=object) for c in ("indicator", "geo_version", "nis")}
-        self._num_den = dict(zip(
-            zip(bcols["indicator"], base["year"].to_numpy(), bcols["geo_version"], bcols["nis"],
-                strict=True),
-            zip(base["num"].to_numpy(), base["den"].to_numpy(), strict=True), strict=True))
+        # Standard errors and counts per (indicator, year), looked up on first use: a
+        # comparison asks for a few years of each indicator, not for all of them.
+        self._base_by_key = _Slices(base)
+        self._se_cache: dict[tuple, dict] = {}
+        self._num_den_cache: dict[tuple, dict] = {}
         self._changes: dict[tuple, tuple[float, float, int]] = {}
 
+    def _se_of(self, indicator: str, year: int) -> dict:
+        key = (indicator, int(year))
+        if key not in self._se_cache:
+            m = self._by_key.get(key)
+            self._se_cache[key] = {} if m is None else dict(zip(
+                zip(m["geo_version"].tolist(), m["nis"].tolist(), strict=True),
+                zip(m["se"].to_numpy(), m["cases"].to_numpy(), strict=True), strict=True))
+        return self._se_cache[key]
+
+    def _num_den_of(self, indicator: str, year: int) -> dict:
+        key = (indicator, int(year))
+        if key not in self._num_den_cache:
+            b = self._base_by_key.get(key)
+            self._num_den_cache[key] = {} if b is None else dict(zip(
+                zip(b["geo_version"].tolist(), b["nis"].tolist(), strict=True),
+                zip(b["num"].to_numpy(), b["den"].to_numpy(), strict=True), strict=True))
+        return self._num_den_cache[key]
+
     # -- chance ---------------------------------------------------------------------------
+
+    def _declared_obs(self, obs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+        """The municipal, non-quarterly observations of every measure a declared chance model
+        reads, and the sources present in the store (filtered once, on category codes)."""
+        if self._declared_part is None:
+            measures = {m for spec in self.rule.noise.values() if spec.noise
+                        for m in spec.measures}
+            period = obs["period"].astype("category")
+            quarterly = period.cat.categories.astype(str).str.contains("Q", regex=False)
+            keep = ((obs["level"] == "municipality").to_numpy()
+                    & obs["measure"].isin(measures).to_numpy()
+                    & ~np.asarray(quarterly)[period.cat.codes.to_numpy()])
+            source = obs["source"].astype("category")
+            present = np.unique(source.cat.codes.to_numpy())
+            self._declared_part = (
+                obs[keep], [str(source.cat.categories[k]) for k in present if k >= 0])
+        return self._declared_part
 
     def _declared(self, ind: Indicator) -> bool:
         spec = self.rule.noise.get(ind.id)
@@ -108,11 +165,13 @@ class Spread:
         se = np.full(len(base), np.nan)
         cases = np.full(len(base), np.nan)
         value, num, den = (base[c].to_numpy(dtype=float) for c in ("value", "num", "den"))
+        codes, ids = pd.factorize(base["indicator"])
+        code_of = {iid: k for k, iid in enumerate(ids)}
         for ind in self.catalogue:
             kind = noise_kind(ind, self.rule)
             if kind is None or ind.method not in ("value", "ratio", "rate"):
                 continue
-            mask = (base["indicator"] == ind.id).to_numpy()
+            mask = codes == code_of.get(ind.id, -2)
             with np.errstate(divide="ignore", invalid="ignore"):
                 if kind == "share":  # binomial, Agresti-Coull: (k + 2) / (n + 4) near 0 or 1
                     k, n = num[mask], den[mask]
@@ -137,21 +196,19 @@ class Spread:
         """Chance of a median (count, quartiles) or of a rate whose count is a separate
         measure, from the indicator's own sources."""
         spec = self.rule.noise[ind.id]
-        sources = [s for s in map(str, pd.unique(obs["source"]))
-                   if any(fnmatch.fnmatchcase(s, p) for p in ind.sources)]
-        part = obs[obs["source"].isin(sources) & obs["measure"].isin(spec.measures)
-                   & (obs["level"] == "municipality")]
-        part = part[~part["period"].astype(str).str.contains("Q", regex=False)]
-        wide = part.pivot_table(index=["source", "geo_version", "nis", "year"],
-                                columns="measure", values="value", aggfunc="first",
-                                observed=True)
-        for m in spec.measures:
-            if m not in wide:
-                wide[m] = np.nan
+        sources = tuple(s for s in self._declared_obs(obs)[1]
+                        if any(fnmatch.fnmatchcase(s, p) for p in ind.sources))
+        if sources not in self._wide:  # the four price indicators share one table, and so on
+            part, _ = self._declared_obs(obs)  # every declared measure (one pivot per source)
+            part = part[part["source"].isin(sources)]
+            wide = part.pivot_table(index=["source", "geo_version", "nis", "year"],
+                                    columns="measure", values="value", aggfunc="first",
+                                    observed=True)
+            wide.index = wide.index.set_levels(wide.index.levels[3].astype("int64"), level=3)
+            self._wide[sources] = wide
         keys = pd.MultiIndex.from_arrays([rows[c].to_numpy(dtype=object) for c in (
             "source", "geo_version", "nis")] + [rows["year"].to_numpy(dtype="int64")])
-        wide.index = wide.index.set_levels(wide.index.levels[3].astype("int64"), level=3)
-        wide = wide.reindex(keys)
+        wide = self._wide[sources].reindex(keys, columns=list(spec.measures))
         count = wide[spec.count].to_numpy(dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             if spec.noise == "median":
@@ -167,9 +224,17 @@ class Spread:
         """Change and quotient indicators per municipality, with propagated standard errors."""
         parts = []
         ok = base[base["status"] == "ok"]
+        codes, ids = pd.factorize(ok["indicator"])
+        order = np.argsort(codes, kind="stable")  # the rows of each indicator, in table order
+        bounds = np.searchsorted(codes[order], np.arange(len(ids) + 1))
+        at = {iid: order[bounds[k]:bounds[k + 1]] for k, iid in enumerate(ids)}
+
+        def rows_of(indicator: str) -> pd.DataFrame:
+            return ok.iloc[at.get(indicator, [])]
+
         for ind in self.catalogue:
             if ind.method == "change":
-                b = ok[ok["indicator"] == ind.base]
+                b = rows_of(ind.base)
                 prev = b.assign(year=b["year"] + ind.lag)
                 m = b.merge(prev, on=["geo_version", "nis", "year"], suffixes=("", "_0"))
                 with np.errstate(divide="ignore", invalid="ignore"):
@@ -179,8 +244,8 @@ class Spread:
                 se = 100 * ratio * rel
                 cases = np.fmin(m["cases"], m["cases_0"])
             elif ind.method == "quotient":
-                n = ok[ok["indicator"] == ind.numerator_indicator]
-                d = ok[ok["indicator"] == ind.denominator_indicator]
+                n = rows_of(ind.numerator_indicator)
+                d = rows_of(ind.denominator_indicator)
                 d = d.drop_duplicates(["nis", "year"])
                 m = n.merge(d[["nis", "year", "value", "se", "cases", "source"]],
                             on=["nis", "year"], suffixes=("", "_0"))
@@ -208,10 +273,10 @@ class Spread:
         recomputed from the summed counts; other values then have no known error.
         """
         if len(units) == 1:
-            return self._se.get((indicator, year, geo_version, units[0]), (np.nan, np.nan))
+            return self._se_of(indicator, year).get((geo_version, units[0]), (np.nan, np.nan))
         ind = self.catalogue[indicator]
         kind = noise_kind(ind, self.rule)
-        pairs = [self._num_den.get((indicator, year, geo_version, u)) for u in units]
+        pairs = [self._num_den_of(indicator, year).get((geo_version, u)) for u in units]
         if (kind not in ("share", "rate") or self._declared(ind) or not units
                 or any(p is None for p in pairs)):
             return (np.nan, np.nan)
@@ -232,7 +297,18 @@ class Spread:
 
     def municipal(self, indicator: str, year: int) -> pd.DataFrame:
         """Every municipality's published value: nis, geo_version, value, se, arrondissement."""
-        return self._by_key.get((indicator, int(year)), self.values.iloc[0:0])
+        found = self._by_key.get((indicator, int(year)))
+        return found if found is not None else self.values.iloc[0:0]
+
+    def version(self, indicator: str, year: int) -> str | None:
+        """The municipal map (geo_version) of an indicator's values in ``year``."""
+        m = self.municipal(indicator, year)
+        return str(m["geo_version"].iloc[0]) if len(m) else None
+
+    def _flemish(self, indicator: str, year: int) -> tuple[np.ndarray, np.ndarray]:
+        m = self.municipal(indicator, year)
+        m = m[m["flemish"].to_numpy(dtype=bool)]
+        return m["nis"].to_numpy(dtype=object), m["value"].to_numpy(dtype=float)
 
     def change(self, indicator: str, y0: int, y1: int) -> tuple[float, float, int]:
         """Median and robust spread of the Flemish municipalities' change from y0 to y1, and
@@ -240,11 +316,16 @@ class Spread:
         key = (indicator, int(y0), int(y1))
         if key not in self._changes:
             unit = self.catalogue[indicator].unit
-            a, b = (self.municipal(indicator, y) for y in (y0, y1))
-            a, b = a[a["flemish"]], b[b["flemish"]]
-            m = a.merge(b, on="nis", suffixes=("_0", "_1"))
-            delta = pd.Series(change_of(m["value_0"].to_numpy(), m["value_1"].to_numpy(),
-                                        unit)).replace([np.inf, -np.inf], np.nan).dropna()
+            (nis0, v0), (nis1, v1) = self._flemish(indicator, y0), self._flemish(indicator, y1)
+            # An inner join on nis in the order of the first year (as DataFrame.merge).
+            later: dict[str, list[int]] = {}
+            for j, n in enumerate(nis1.tolist()):
+                later.setdefault(n, []).append(j)
+            pairs = [(i, j) for i, n in enumerate(nis0.tolist()) for j in later.get(n, ())]
+            i0 = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
+            i1 = np.fromiter((p[1] for p in pairs), dtype=np.int64, count=len(pairs))
+            delta = pd.Series(change_of(v0[i0], v1[i1], unit)).replace(
+                [np.inf, -np.inf], np.nan).dropna()
             if len(delta) < MIN_MUNICIPALITIES:
                 self._changes[key] = (np.nan, np.nan, len(delta))
             else:

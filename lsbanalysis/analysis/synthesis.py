@@ -109,17 +109,35 @@ class Precision:
         self.spread = c.engine.spread
         self.target = c.target
 
+        self._chance: dict[tuple, tuple[float, float]] = {}
+        self._region: dict[str, dict[int, float]] | None = None
+
     def version(self, ind: Indicator, year: int) -> str | None:
-        m = self.spread.municipal(ind.id, year)
-        return str(m["geo_version"].iloc[0]) if len(m) else None
+        return self.spread.version(ind.id, year)
 
     def chance(self, ind: Indicator, year: int, nis: str) -> tuple[float, float]:
         """Standard error (0 when unknown) and number of cases (NaN when unknown)."""
-        version = self.version(ind, year)
-        if version is None:
-            return 0.0, math.nan
-        se, cases = self.spread.se(ind.id, year, version, self.engine.units(nis, version))
-        return _nz(se), cases
+        key = (ind.id, int(year), nis)
+        if key not in self._chance:
+            version = self.version(ind, year)
+            if version is None:
+                self._chance[key] = (0.0, math.nan)
+            else:
+                se, cases = self.spread.se(ind.id, year, version,
+                                           self.engine.units(nis, version))
+                self._chance[key] = (_nz(se), cases)
+        return self._chance[key]
+
+    def region_values(self) -> dict[str, dict[int, float]]:
+        """The Flemish Region's published values: indicator -> year -> value (one pass)."""
+        if self._region is None:
+            h = self.c.history
+            r = h[(h["entity_type"] == "region") & h["status"].eq("ok")]
+            self._region = {}
+            for iid, y, v in zip(r["indicator"], r["year"].astype(int),
+                                 r["value"].astype(float), strict=True):
+                self._region.setdefault(iid, {})[y] = v
+        return self._region
 
     def se(self, ind: Indicator, year: int, nis: str) -> float:
         return self.chance(ind, year, nis)[0]
@@ -232,9 +250,7 @@ def _window(ctx: Precision, ind: Indicator, year: int) -> pd.DataFrame | None:
 
 
 def _region_pair(ctx: Precision, ind: Indicator, y0: int, y1: int) -> tuple[float, float] | None:
-    h = ctx.c.history
-    r = h[(h["indicator"] == ind.id) & (h["entity_type"] == "region") & h["status"].eq("ok")]
-    vals = dict(zip(r["year"].astype(int), r["value"].astype(float), strict=True))
+    vals = ctx.region_values().get(ind.id, {})
     return (vals[y0], vals[y1]) if y0 in vals and y1 in vals else None
 
 

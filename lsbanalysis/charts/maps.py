@@ -65,22 +65,25 @@ def group_map(c, indicator: str, scope: str = "arrondissement", *, ds=None,
     """Choropleth of the target's arrondissement (``scope="arrondissement"``) or of the
     reference-group members (``scope="groep"``), in the 2025 municipal geography.
 
-    Values come from ``ds.compare(target, reference="arrondissement", year=…)`` at the year of
-    the comparison, so mergers and geography versions are handled as everywhere else. The target
+    Values come from the comparison of the target with its arrondissement at the year of the
+    comparison (``c.area``, computed once for all maps of a comparison; with another ``ds``,
+    ``ds.compare(target, reference="arrondissement", year=…)``), so mergers and geography
+    versions are handled as everywhere else. The target
     is outlined thickly in the accent colour, reference-group members in dark grey;
     municipalities without a published value are hatched grey.
     """
     if scope not in ("arrondissement", "groep"):
         raise ValueError(f"scope must be 'arrondissement' or 'groep', not {scope!r}")
-    ds = ds if ds is not None else getattr(c.engine, "ds", None)
+    own_ds = getattr(c.engine, "ds", None)
+    ds = ds if ds is not None else own_ds
     if ds is None:
         raise LsbError("Geen dataset bij deze vergelijking: geef ds= mee.")
     ind = _indicator(c, indicator)
     own = c.table[c.table["indicator"] == indicator]
     year = int(own["year"].iloc[0]) if len(own) else None
     if scope == "arrondissement":
-        area = ds.compare(c.target, reference="arrondissement", year=year,
-                          indicators=[indicator])
+        area = c.area if ds is own_ds and len(own) else ds.compare(
+            c.target, reference="arrondissement", year=year, indicators=[indicator])
         rows = area.table
         members = area.group.members
         group_codes = set() if c.group.id == "arrondissement" else set(c.group.codes)

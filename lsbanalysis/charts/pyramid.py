@@ -48,9 +48,9 @@ class _AbsoluteFormatter(DutchFormatter):
 
 
 def _default_upto(c) -> int | None:
-    """The comparison's last year: with a reference year the history stops there."""
-    years = c.raw_history["year"]
-    return int(years.max()) if len(years) else None
+    """The comparison's reference year (None: the latest year with data); a comparison handed
+    to a chapter travels without its raw history, so the year is not read from there."""
+    return c.year
 
 
 @_styled

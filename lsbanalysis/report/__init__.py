@@ -5,26 +5,35 @@
 PosixPath('.../reports/herenthout-isom/analyserapport.html')
 
 Chapter notebooks save their figures and tables with :func:`save_figure` / :func:`save_table`.
+
+The names below are imported on first use (PEP 562): a chapter kernel that needs only
+``lsbanalysis.report.chapter`` and ``tables`` then does not import the runner and the
+assembler, whose nbformat imports jsonschema, which builds the RFC 3987 grammar on import
+(more than a second per kernel).
 """
 
-from lsbanalysis.report.assemble import ReportContext, assemble_html
-from lsbanalysis.report.outputs import save_figure, save_table
-from lsbanalysis.report.runner import (
-    CHAPTERS,
-    ReportBusyError,
-    ReportError,
-    ReportResult,
-    build_report,
-)
+from importlib import import_module
 
-__all__ = [
-    "CHAPTERS",
-    "ReportBusyError",
-    "ReportContext",
-    "ReportError",
-    "ReportResult",
-    "assemble_html",
-    "build_report",
-    "save_figure",
-    "save_table",
-]
+_EXPORTS = {
+    "CHAPTERS": "runner",
+    "ReportBusyError": "runner",
+    "ReportError": "runner",
+    "ReportResult": "runner",
+    "build_report": "runner",
+    "ReportContext": "assemble",
+    "assemble_html": "assemble",
+    "save_figure": "outputs",
+    "save_table": "outputs",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -2,10 +2,15 @@
 
 A chapter starts with::
 
-    ch = Chapter(gemeente, referentie, jaar, output_dir, store_dir)
+    ch = Chapter(gemeente, referentie, jaar, output_dir, store_dir, gedeeld)
 
 and then shows text, tables, charts and findings; every table is also written as CSV and
 every chart as PNG and SVG (and the values it draws as CSV) under ``output_dir``.
+
+``gedeeld`` is the path of the comparison the report runner computed once for all chapters
+(:mod:`lsbanalysis.report.shared`); without it (JupyterLab, an older notebook) the chapter
+computes the comparison itself. A kernel that runs several chapters of one report computes it
+only once: the comparison is kept per dataset and parameters for the life of the process.
 
 A chart is shown with its text alternative and the table behind it (from
 :func:`lsbanalysis.charts.describe`), passed to the report in the output's metadata under
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -29,7 +35,12 @@ from lsbanalysis.analysis.catalogue import CROSS_CUTTING
 from lsbanalysis.analysis.catalogue.selection import load_selection
 from lsbanalysis.charts.alttext import listing
 from lsbanalysis.report import tables
-from lsbanalysis.report.outputs import FIGURE_METADATA, save_figure, save_table
+from lsbanalysis.report.outputs import (
+    FIGURE_METADATA,
+    save_figure,
+    save_table,
+    shared_text_metrics,
+)
 
 #: Resolution of the PNG shown in the report (the saved PNG next to it has 150 dpi).
 DISPLAY_DPI = 100
@@ -41,10 +52,47 @@ def _display(obj) -> None:
     display(obj)
 
 
+#: The dataset and the comparisons a kernel's chapters use, per store content (see above).
+_DATASET: dict[tuple, object] = {}
+_COMPUTED: dict[tuple, object] = {}
+
+
+def _store_key(ds) -> tuple:
+    return (str(Path(ds.store_dir).resolve()),
+            json.dumps(ds.manifest.get("store_files") or ds.manifest.get("built_at"),
+                       sort_keys=True))
+
+
+def _dataset(store_dir):
+    """The store, loaded once per kernel while its content stays the same (the chapters of
+    a report then share the boundaries and anything else read on first use)."""
+    ds = lsbanalysis.load(store_dir)  # reads the manifest and checks the files
+    key = _store_key(ds)
+    if key not in _DATASET:
+        _DATASET.clear()
+        _DATASET[key] = ds
+    return _DATASET[key]
+
+
+def _computed(ds, gemeente, referentie, jaar):
+    key = (*_store_key(ds), str(gemeente), str(referentie), None if jaar is None else int(jaar))
+    if key not in _COMPUTED:
+        _COMPUTED.clear()  # one report at a time: keep the memory of one comparison
+        _COMPUTED[key] = ds.compare(gemeente, reference=referentie, year=jaar)
+    return _COMPUTED[key]
+
+
 class Chapter:
-    def __init__(self, gemeente, referentie, jaar=None, output_dir=".", store_dir=None):
-        self.ds = lsbanalysis.load(store_dir)
-        self.c = self.ds.compare(gemeente, reference=referentie, year=jaar)
+    def __init__(self, gemeente, referentie, jaar=None, output_dir=".", store_dir=None,
+                 gedeeld=None):
+        self.ds = _dataset(store_dir)
+        if gedeeld:
+            from lsbanalysis.report import shared
+
+            self.c = shared.read(gedeeld, {"gemeente": gemeente, "referentie": referentie,
+                                           "jaar": jaar, "store_dir": store_dir}, self.ds)
+        else:
+            self.c = _computed(self.ds, gemeente, referentie, jaar)
         self.jaar = None if jaar is None else int(jaar)
         self.output_dir = Path(output_dir)
         self.target = self.c.target
@@ -61,7 +109,9 @@ class Chapter:
         return self.group.label
 
     def has(self, indicator: str) -> bool:
-        return indicator in set(self.c.table["indicator"])
+        if getattr(self, "_shown", None) is None:
+            self._shown = set(self.c.table["indicator"])
+        return indicator in self._shown
 
     def why_missing(self, indicator: str) -> str:
         """Why an indicator is not in the comparison: its note ('… geen gegevens tot en met …')."""
@@ -138,8 +188,9 @@ class Chapter:
             attach(fig, ChartText(alt, self.caption(name), frame, frame))
         save_figure(fig, name, self.output_dir)
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=DISPLAY_DPI, bbox_inches="tight",
-                    facecolor="white", metadata={"Software": None})
+        with shared_text_metrics():
+            fig.savefig(buffer, format="png", dpi=DISPLAY_DPI, bbox_inches="tight",
+                        facecolor="white", metadata={"Software": None})
         plt.close(fig)
         png = buffer.getvalue()
         width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
@@ -161,7 +212,8 @@ class Chapter:
         if not self.has(indicator):
             self.md(f"*{self.why_missing(indicator)}*")
             return
-        self.figure(getattr(charts, kind)(self.c, indicator, **kwargs), name)
+        with shared_text_metrics():  # the chart's layout passes and its three files
+            self.figure(getattr(charts, kind)(self.c, indicator, **kwargs), name)
 
     def income_bands(self, name: str) -> None:
         """The income-band chart, with the earliest band year for comparison when there is one."""
@@ -175,7 +227,8 @@ class Chapter:
         history = self.c.history
         years = sorted(history.loc[history["indicator"] == bands[0], "year"].unique())
         earlier = int(years[0]) if len(years) > 1 else None
-        self.figure(charts.income_bands(self.c, compare_year=earlier), name)
+        with shared_text_metrics():
+            self.figure(charts.income_bands(self.c, compare_year=earlier), name)
 
     def pyramid(self, name: str = "bevolkingspiramide") -> None:
         """The population pyramid of the latest year up to the reference year, or why not."""

@@ -1,6 +1,6 @@
 """What a report writes next to its chapters, and the sections made without a notebook.
 
-Called once by the runner after the chapters ran (:func:`write_exports`), it writes into the
+Called once by the runner while the chapters run (:func:`write_exports`), it writes into the
 report folder
 
     vaststellingen.csv      every finding: the kernvaststellingen (kern = true), the further
@@ -243,15 +243,17 @@ def _section(section: tuple[str, str], markdown: str):
 
 
 def write_exports(folder: Path, ds, target, group, jaar: int | None, previous: Path | None,
-                  manifest: dict) -> Exports:
+                  manifest: dict, comparison=None) -> Exports:
     """Write the CSVs into ``folder`` (the build folder) and make the generated sections.
 
     ``previous`` is the published report's folder (may not exist); ``manifest`` holds at least
-    this run's ``parameters`` and ``sources``.
+    this run's ``parameters`` and ``sources``; ``comparison`` is the report's comparison when
+    the caller has it (the runner's shared one), else it is computed here.
     """
     folder = Path(folder)
     out = Exports()
-    c = ds.compare(target, _reference(group), year=jaar)
+    c = comparison if comparison is not None else ds.compare(target, _reference(group),
+                                                             year=jaar)
     findings = findings_table(c)
     findings.to_csv(folder / FINDINGS_FILE, **_CSV)
     figures = key_figures_table(c)

@@ -13,10 +13,14 @@ with the call (they display nothing in a notebook), so a chapter needs no traili
 
 from __future__ import annotations
 
+import functools
 import re
+import weakref
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
+import matplotlib.text
 
 FIGURES = "figures"
 TABLES = "tables"
@@ -55,6 +59,48 @@ def _target(output_dir: str | Path, sub: str, name: str, suffixes: tuple[str, ..
     return folder / name
 
 
+@contextmanager
+def shared_text_metrics():
+    """Measure each text once per renderer kind and resolution while a figure is made and saved.
+
+    A figure is saved three times (PNG at 150 dpi, SVG, the PNG shown at 100 dpi), each time
+    laid out with one renderer and drawn with another (a map is also laid out once to place
+    its labels); matplotlib caches text sizes per renderer object, so it measures every label
+    again each time. A text's size depends only on
+    the kind of renderer, its resolution and the hinting settings, so within this block the
+    measurements are shared by key. The files are byte for byte the ones matplotlib writes
+    without it (checked by ``scripts/compare_reports.py``). Without matplotlib's private
+    ``text._get_text_metrics_function`` (another version) nothing changes.
+    """
+    original = getattr(matplotlib.text, "_get_text_metrics_function", None)
+    if original is None or getattr(original, "_lsb_shared", False):  # absent, or already on
+        yield
+        return
+    shared: dict[tuple, object] = {}
+
+    def metrics_function(renderer):
+        key = (type(renderer), getattr(renderer, "dpi", None),
+               matplotlib.rcParams["text.hinting"], matplotlib.rcParams["text.hinting_factor"])
+        if key not in shared:
+            ref = [weakref.ref(renderer)]
+
+            @functools.lru_cache(4096)
+            def measure(text, fontprop, ismath, dpi):
+                return ref[0]().get_text_width_height_descent(text, fontprop, ismath)
+
+            shared[key] = (ref, measure)
+        ref, measure = shared[key]
+        ref[0] = weakref.ref(renderer)  # the renderer now in use measures what is new
+        return measure
+
+    metrics_function._lsb_shared = True
+    matplotlib.text._get_text_metrics_function = metrics_function
+    try:
+        yield
+    finally:
+        matplotlib.text._get_text_metrics_function = original
+
+
 def save_figure(fig, name: str, output_dir: str | Path, *, dpi: int = PNG_DPI) -> SavedFiles:
     """Write a matplotlib figure as ``<output_dir>/figures/<name>.png`` and ``.svg``, and for
     a chart of :mod:`lsbanalysis.charts` the values it draws as ``<name>.csv``.
@@ -64,9 +110,11 @@ def save_figure(fig, name: str, output_dir: str | Path, *, dpi: int = PNG_DPI) -
     """
     base = _target(output_dir, FIGURES, name, (".png", ".svg"))
     png, svg = base.with_name(base.name + ".png"), base.with_name(base.name + ".svg")
-    fig.savefig(png, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    with matplotlib.rc_context({"svg.hashsalt": "lsbanalysis"}):  # stable ids in the SVG
-        fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
+    with shared_text_metrics():
+        fig.savefig(png, format="png", dpi=dpi, bbox_inches="tight",
+                    metadata={"Software": None})
+        with matplotlib.rc_context({"svg.hashsalt": "lsbanalysis"}):  # stable ids in the SVG
+            fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
     from lsbanalysis.charts.alttext import describe
 
     text = describe(fig)

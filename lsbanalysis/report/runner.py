@@ -9,9 +9,11 @@ Steps
      says so; ``lock_timeout`` bounds the wait). Leftovers of a killed run are cleaned up.
   3. Skip when the published report's fingerprint (parameters + the processed store's content
      + code and chapter notebooks) is unchanged, unless ``force``.
-  4. Execute the chapters with papermill into ``<out_root>/.<slug>-building-XXXX`` (in parallel,
-     one kernel process per chapter), assemble the HTML, write ``manifest.json``, then replace
-     the published folder with two renames. On failure the published report stays untouched
+  4. Compute the comparison once (report/shared.py) while ``jobs`` kernels start, then execute
+     the chapters with papermill into ``<out_root>/.<slug>-building-XXXX``: each kernel runs
+     its share of them in turn, longest first, reset before each (report/pool.py); the exports
+     are written meanwhile. Assemble the HTML, write ``manifest.json``, then replace the
+     published folder with two renames. On failure the published report stays untouched
      and the failure (``fout.txt``) and failed executed notebooks are kept in
      ``<out_root>/<slug>.failed/``. On an interrupt (Ctrl-C, SIGTERM) the kernels are killed,
      the build folder is removed and the interrupt is raised again.
@@ -36,13 +38,21 @@ Layout of a published report (``reports/herenthout-isom/``)::
     chapters/<chapter>/tables/*.csv       tables a chapter saved with save_table()
 
 Each chapter gets ONE ``output_dir`` parameter, ``<report>/chapters/<chapter>`` (an absolute path
-inside the build folder while it runs), and its kernel runs with that folder as working
-directory, so stray relative writes end up in the report, never in the repository.
+inside the build folder while it runs), and its kernel runs the chapter with that folder as
+working directory, so stray relative writes end up in the report, never in the repository.
 
 Chapter parameters: ``gemeente`` (the municipality's Dutch name, as resolved), ``referentie`` (the
 group id, e.g. ``ISOM``, or for a list the members' NIS codes separated by commas), ``jaar``
-(int or None), ``output_dir`` (str) and ``store_dir`` (absolute path of the store that was
-validated and fingerprinted).
+(int or None), ``output_dir`` (str), ``store_dir`` (absolute path of the store that was
+validated and fingerprinted) and, for notebooks whose ``parameters`` cell declares it,
+``gedeeld`` (the path of the shared comparison).
+
+Why this way: a chapter costs a kernel start, the imports of pandas and matplotlib, the
+comparison and its kernvaststellingen, and its charts; only the charts differ per chapter. The
+comparison is computed once and handed over as a file (a kernel is a separate process); a
+kernel imports once and runs several chapters. Each chapter remains a papermill notebook with
+its own executed copy, cell numbers, timeout and failure message, and Ctrl-C kills every
+kernel (``_Kernels``).
 """
 
 from __future__ import annotations
@@ -51,6 +61,7 @@ import errno
 import hashlib
 import json
 import os
+import queue
 import re
 import shutil
 import signal
@@ -60,7 +71,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -77,6 +88,7 @@ from lsbanalysis.atomic import replace_dir
 from lsbanalysis.errors import LsbError, os_error_advice, os_error_message, shown_path
 from lsbanalysis.names import Municipality
 from lsbanalysis.paths import NOTEBOOKS_DIR, PACKAGE_DIR, REPORTS_DIR
+from lsbanalysis.report import pool, shared
 from lsbanalysis.report.assemble import ReportContext, assemble_html, slug
 from lsbanalysis.report.exports import write_exports
 from lsbanalysis.report.outputs import FIGURES, TABLES
@@ -109,6 +121,10 @@ VOLATILE_MANIFEST_FIELDS = ("built_at",)
 PARAMETERS_TAG = "parameters"
 CODE_SUFFIXES = (".py", ".toml", ".csv", ".css", ".html")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_ASSIGNED = re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)", re.MULTILINE)
+#: The chapter parameter with the path of the shared comparison (report/shared.py); passed
+#: only to notebooks that declare it (others compute the comparison themselves).
+SHARED_PARAMETER = "gedeeld"
 
 
 class ReportError(LsbError):
@@ -189,8 +205,9 @@ def report_slug(
     return f"{slug(target.name)}-{ref}" + (f"-{int(jaar)}" if jaar is not None else "")
 
 
-def check_chapter_notebook(path: Path) -> None:
-    """Refuse a chapter notebook that papermill cannot parameterise.
+def check_chapter_notebook(path: Path) -> set[str]:
+    """Refuse a chapter notebook that papermill cannot parameterise; returns the names its
+    ``parameters`` cell assigns.
 
     Without a code cell tagged ``parameters`` papermill only warns and the notebook's own
     defaults win: the report would silently be about another municipality.
@@ -202,16 +219,18 @@ def check_chapter_notebook(path: Path) -> None:
             f"Hoofdstuk-notebook {path} is geen leesbaar notebook ({type(exc).__name__}: "
             f"{str(exc)[:200]})."
         ) from None
-    if not any(
-        c.cell_type == "code" and PARAMETERS_TAG in c.get("metadata", {}).get("tags", [])
-        for c in nb.cells
-    ):
+    cells = [
+        c for c in nb.cells
+        if c.cell_type == "code" and PARAMETERS_TAG in c.get("metadata", {}).get("tags", [])
+    ]
+    if not cells:
         raise ReportError(
             f"Hoofdstuk-notebook {path} heeft geen codecel met de tag 'parameters': de "
             "parameters (gemeente, referentie, jaar, …) zouden niet doorgegeven worden en het "
             "hoofdstuk zou over de standaardgemeente van het notebook gaan. Geef de cel met de "
             "standaardwaarden de tag 'parameters'."
         )
+    return {m.group(1) for c in cells for m in _ASSIGNED.finditer(c.source)}
 
 
 def _parameters_injected(executed: Path) -> bool:
@@ -402,9 +421,115 @@ def _signals_deferred():
             signal.signal(sig, handler)
 
 
-def _run_chapter(
-    notebook: Path, executed: Path, output_dir: Path, parameters: dict, kernels: _Kernels
-) -> float:
+def _queue_order(chapters, notebooks_dir: Path, folder: Path) -> list:
+    """The chapters, longest first: the kernels then end at about the same time, and the short
+    chapters that open with the kernvaststellingen (the summary, the annex) come last, when the
+    runner has long written them. Longest by the published report's durations, else by the
+    number of charts a notebook draws."""
+    published = (_read_published(folder) or {}).get("durations", {}).get("chapters", {})
+
+    def work(item) -> float:
+        chapter, filename, _ = item
+        if isinstance(published.get(chapter), int | float):
+            return float(published[chapter])
+        try:
+            nb = nbformat.read(str(notebooks_dir / filename), as_version=4)
+        except Exception:
+            return 0.0
+        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        return float(sum(code.count(call) for call in ("chart(", "figure(", "income_bands(")))
+
+    return sorted(chapters, key=work, reverse=True)  # stable: report order among equals
+
+
+class _ChapterRun:
+    """The chapters of one build, executed by a few pooled kernels (see report/pool.py).
+
+    Each worker thread starts one kernel (importing the chapter module while the runner
+    computes the shared comparison), waits until that comparison is written (``ready``), then
+    takes the next chapter from the queue until none is left, the run fails or it is aborted.
+    Results go to a queue that the runner's own thread reads (:meth:`report`).
+    """
+
+    def __init__(self, chapters, notebooks_dir: Path, tmp: Path, params: dict,
+                 declared: dict[str, set[str]], shared_path: str) -> None:
+        self.notebooks_dir, self.tmp, self.params = notebooks_dir, tmp, params
+        self.declared, self.shared_path = declared, shared_path
+        self.kernels = _Kernels()
+        self.ready, self.stop = threading.Event(), threading.Event()
+        self.todo: queue.SimpleQueue = queue.SimpleQueue()
+        for item in chapters:  # in the order given: see _queue_order()
+            self.todo.put(item)
+        self.done: queue.SimpleQueue = queue.SimpleQueue()
+        self.durations: dict[str, float] = {}
+        self.errors: dict[str, BaseException] = {}
+
+    def worker(self) -> None:
+        from jupyter_core.utils import run_sync
+
+        km, start_error = None, None
+        try:
+            try:
+                km = self.kernels.manager_class()(kernel_name=KERNEL_NAME)
+                run_sync(km.start_kernel)(extra_arguments=pool.kernel_arguments(),
+                                          cwd=str(self.tmp))
+            except Exception as exc:  # reported with the first chapter this worker takes
+                start_error = exc
+            self.ready.wait()
+            while not self.stop.is_set():
+                try:
+                    chapter, filename, title = self.todo.get_nowait()
+                except queue.Empty:
+                    return
+                if start_error is not None:
+                    self.done.put((chapter, title, start_error))
+                    return
+                params = dict(self.params)
+                if SHARED_PARAMETER in self.declared.get(chapter, ()):
+                    params[SHARED_PARAMETER] = self.shared_path
+                try:
+                    seconds = _run_chapter(
+                        self.notebooks_dir / filename,
+                        self.tmp / "notebooks" / f"{chapter}.ipynb",
+                        self.tmp / "chapters" / chapter,
+                        params,
+                        km,
+                    )
+                except Exception as exc:  # the kernel may be in any state: use it no more
+                    self.done.put((chapter, title, exc))
+                    return
+                self.done.put((chapter, title, seconds))
+        finally:
+            if km is not None:
+                try:  # SIGKILL to its process group, then wait for it and clean up
+                    run_sync(km.shutdown_kernel)(now=True)
+                except Exception:
+                    self.kernels.kill(km)
+
+    def report(self, say: Callable[[str], None]) -> None:
+        """Record and tell the chapters finished since the last call; a failure stops the run
+        (chapters not yet started are not run)."""
+        while True:
+            try:
+                chapter, title, result = self.done.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(result, BaseException):
+                self.errors[chapter] = result
+                self.stop.set()
+                say(f"{title}: mislukt")
+            else:
+                self.durations[chapter] = result
+                say(f"{title}: klaar ({result:.1f} s)")
+
+    def abort(self) -> None:
+        self.stop.set()
+        self.ready.set()
+        self.kernels.stop()
+
+
+def _run_chapter(notebook: Path, executed: Path, output_dir: Path, parameters: dict, km) -> float:
+    """Execute one chapter with papermill on the running kernel ``km``; returns seconds."""
     import papermill
 
     start = time.perf_counter()
@@ -416,13 +541,12 @@ def _run_chapter(
         kernel_name=KERNEL_NAME,
         progress_bar=False,
         execution_timeout=CELL_TIMEOUT,
-        # ipykernel logs noise here: a warning about unencrypted local TCP at start-up and
-        # "KeyboardInterrupt caught" when jupyter_client interrupts it before shutting it down.
-        extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-        # The kernel's working directory. Not papermill's ``cwd=``: that calls os.chdir(), which
-        # changes the directory of the whole process and races between the runner's threads.
-        resources={"metadata": {"path": str(output_dir)}},
-        kernel_manager_class=kernels.manager_class(),
+        engine_name=pool.register_engine(),
+        km=km,
+        # The kernel's working directory, set by the chapter preamble. Not papermill's
+        # ``cwd=``: that calls os.chdir(), which changes the directory of the whole process
+        # and races between the runner's threads.
+        output_dir=str(output_dir),
     )
     if not _parameters_injected(executed):
         raise ReportError(
@@ -524,6 +648,16 @@ def _error_outputs(chapter: str, filename: str, title: str, executed: Path) -> _
 FAILURE_FILE = "fout.txt"
 
 
+def _whole_notebook(path: Path) -> bool:
+    """An executed notebook that was written whole: a write on a full disk leaves 0 bytes or
+    a file cut short, which is not kept."""
+    try:
+        json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _keep_failed(failures: list[_Failure], tmp: Path, failed_dir: Path, message: str) -> str:
     """Keep the failure record; returns a sentence to add when (part of) it could not be kept.
 
@@ -540,7 +674,7 @@ def _keep_failed(failures: list[_Failure], tmp: Path, failed_dir: Path, message:
     lost = []
     for f in failures:
         executed = tmp / "notebooks" / f"{f.chapter}.ipynb"
-        if executed.is_file() and executed.stat().st_size > 0:  # 0 bytes: written on a full disk
+        if _whole_notebook(executed):  # not one cut short by a full disk
             try:
                 executed.rename(failed_dir / executed.name)
             except OSError:
@@ -655,8 +789,8 @@ def build_report(
     missing = [str(notebooks_dir / f) for _, f, _ in chapters if not (notebooks_dir / f).is_file()]
     if missing:
         raise ReportError(f"Hoofdstuk-notebook(s) ontbreken: {', '.join(missing)}.")
-    for _, filename, _ in chapters:
-        check_chapter_notebook(notebooks_dir / filename)
+    declared = {chapter: check_chapter_notebook(notebooks_dir / filename)
+                for chapter, filename, _ in chapters}
 
     name = report_slug(target, referentie, jaar)
     folder = out_root / name
@@ -703,7 +837,7 @@ def build_report(
             _Plan(ds=ds, target=target, group=group, parameters=parameters, folder=folder,
                   name=name, notebooks_dir=notebooks_dir, chapters=chapters,
                   jobs=max(1, int(jobs)), fingerprint=fingerprint, store=store, code=code,
-                  say=say, pdf=pdf)
+                  say=say, pdf=pdf, declared=declared)
         )
     finally:
         lock.release()
@@ -727,6 +861,7 @@ class _Plan:
     code: str
     say: Callable[[str], None]
     pdf: bool = False
+    declared: dict[str, set[str]] = field(default_factory=dict)  # chapter -> its parameters
 
 
 def _build(plan: _Plan) -> ReportResult:
@@ -752,42 +887,42 @@ def _build(plan: _Plan) -> ReportResult:
             "jaar": parameters["jaar"],
             "store_dir": str(Path(ds.store_dir).resolve()),
         }
-        durations: dict[str, float] = {}
-        errors: dict[str, BaseException] = {}
-        kernels = _Kernels()
-        pool = ThreadPoolExecutor(max_workers=min(jobs, len(chapters)))
-        futures = {}
+        shared_path = tmp / shared.SHARED_FILE
+        run = _ChapterRun(_queue_order(chapters, notebooks_dir, folder), notebooks_dir, tmp,
+                          chapter_params, plan.declared, str(shared_path))
+        workers = ThreadPoolExecutor(max_workers=min(jobs, len(chapters)))
+        futures = [workers.submit(run.worker) for _ in range(min(jobs, len(chapters)))]
         try:
-            for chapter, filename, title in chapters:
-                future = pool.submit(
-                    _run_chapter,
-                    notebooks_dir / filename,
-                    tmp / "notebooks" / f"{chapter}.ipynb",
-                    tmp / "chapters" / chapter,
-                    chapter_params,
-                    kernels,
-                )
-                futures[future] = (chapter, title)
-            for future in as_completed(futures):
-                chapter, title = futures[future]
-                if future.cancelled():
-                    continue
-                try:
-                    durations[chapter] = future.result()
-                except Exception as exc:
-                    errors[chapter] = exc
-                    say(f"{title}: mislukt")
-                    for other in futures:  # chapters not yet started need not run
-                        other.cancel()
-                else:
-                    say(f"{title}: klaar ({durations[chapter]:.1f} s)")
+            # While the kernels start: the comparison every chapter and export shows, once.
+            t_shared = time.perf_counter()
+            comparison = shared.prepare(ds, target, group, parameters["jaar"])
+            shared.write(comparison, shared_path, chapter_params)
+            run.ready.set()  # the chapters start; their findings follow in a second file
+            shared_seconds = time.perf_counter() - t_shared
+            shared.write_findings(shared.prepare_findings(comparison), shared_path)
+            findings_seconds = time.perf_counter() - t_shared - shared_seconds
+            # CSV exports and the sections made without a notebook (what is new, previous
+            # plan), while the chapters run.
+            exports = write_exports(tmp, ds, target, group, parameters["jaar"], folder,
+                                    {"parameters": parameters, "sources": _sources(ds.manifest)},
+                                    comparison=comparison)
+            pending = set(futures)
+            while pending:
+                _, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                run.report(say)
+            for future in futures:
+                future.result()  # a bug in the worker itself
+            run.report(say)
         except BaseException:  # Ctrl-C, SIGTERM: stop the kernels now, not when they finish
             with _signals_deferred():
-                kernels.stop()
-                pool.shutdown(wait=False, cancel_futures=True)
+                run.abort()
+                workers.shutdown(wait=False, cancel_futures=True)
                 wait(futures, timeout=STOP_WAIT)  # threads see their dead kernel within ~1 s
             raise
-        pool.shutdown(wait=True)
+        workers.shutdown(wait=True)
+        for used in (shared_path, shared.findings_path(shared_path)):
+            used.unlink(missing_ok=True)  # read by the chapters only; not published
+        durations, errors = run.durations, run.errors
 
         failures = [
             _describe(c, f, t, errors[c], tmp / "notebooks" / f"{c}.ipynb")
@@ -813,7 +948,7 @@ def _build(plan: _Plan) -> ReportResult:
             executed_first = tmp / "notebooks" / kept.name
             where = (
                 f"Het uitgevoerde notebook staat in {kept}."
-                if executed_first.is_file() and executed_first.stat().st_size > 0
+                if _whole_notebook(executed_first)
                 else f"Details in {failed_dir / FAILURE_FILE}."
             )
             message = f"Het analyserapport is niet gemaakt: {_short(first.text)}. {where}"
@@ -847,9 +982,6 @@ def _build(plan: _Plan) -> ReportResult:
             git_commit=git_commit(),
         )
         executed = [(c, t, tmp / "notebooks" / f"{c}.ipynb") for c, _, t in chapters]
-        # CSV exports and the sections made without a notebook (what is new, previous plan).
-        exports = write_exports(tmp, ds, target, group, parameters["jaar"], folder,
-                                {"parameters": parameters, "sources": _sources(ds.manifest)})
         executed[1:1] = exports.sections
         _write_text(tmp / REPORT_FILE, assemble_html(executed, context))
         assemble_seconds = time.perf_counter() - t_assemble
@@ -880,6 +1012,9 @@ def _build(plan: _Plan) -> ReportResult:
             "started_at": started_at,
             "finished_at": _now(),
             "durations": {
+                # computed once for all chapters: the comparison, then its findings
+                "comparison": round(shared_seconds, 2),
+                "findings": round(findings_seconds, 2),
                 "chapters": {c: round(durations[c], 2) for c, _, _ in chapters},
                 "assemble": round(assemble_seconds, 2),
                 **({"pdf": round(printed.seconds, 2)} if printed else {}),

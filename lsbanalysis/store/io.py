@@ -67,18 +67,23 @@ def read_table(
     path: Path, columns: list[str] | None = None, *, sha256: str | None = None
 ) -> pd.DataFrame:
     """Read a store table; ``sha256`` (from the manifest) is checked first when given."""
-    return _parse(path, _read_checked(path, sha256), lambda buf: pd.read_parquet(
-        buf, engine="pyarrow", columns=columns))
+    return parse_table(path, read_checked(path, sha256), columns)
+
+
+def parse_table(path: Path, data: bytes, columns: list[str] | None = None) -> pd.DataFrame:
+    """Parse a store table read with :func:`read_checked` (errors name ``path``)."""
+    return _parse(path, data, lambda buf: pd.read_parquet(buf, engine="pyarrow",
+                                                          columns=columns))
 
 
 def read_geo_table(path: Path, *, sha256: str | None = None):
     """Read the GeoParquet boundaries (a GeoDataFrame), checked like :func:`read_table`."""
     import geopandas
 
-    return _parse(path, _read_checked(path, sha256), geopandas.read_parquet)
+    return _parse(path, read_checked(path, sha256), geopandas.read_parquet)
 
 
-def _read_checked(path: Path, sha256: str | None) -> bytes:
+def read_checked(path: Path, sha256: str | None) -> bytes:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
