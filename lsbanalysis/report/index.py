@@ -219,7 +219,7 @@ def _group_phrase(referentie) -> str:
     if isinstance(referentie, str):
         spec = load_reference_groups().get(referentie.strip().casefold())
         if spec is not None:
-            return f"de {spec.label} ({spec.description[:1].lower()}{spec.description[1:]})"
+            return f"de {spec.label}"
         items = [p.strip() for p in referentie.split(",") if p.strip()]
     else:
         items = [str(x) for x in referentie]
@@ -284,7 +284,7 @@ def _maps_section(found: list[tuple[Column, str, str]]) -> str:
     out = ['<section class="maps" id="kaarten">', "<h2>Kaarten</h2>",
            "<p>Per kerncijfer een kaart van de gemeenten in de tabel; hoe donkerder, hoe hoger. "
            "Gearceerd: geen gepubliceerde waarde, of een waarde van een ander jaar dan de "
-           "kaart. De waarden staan in de tabel hierboven.</p>"]
+           "kaart. De waarden staan in de tabel hierboven.</p>", '<div class="grid">']
     for col, alt, uri in found:
         out.append(
             f'<figure class="figure" id="kaart-{esc(slug(col.id))}">\n'
@@ -292,7 +292,7 @@ def _maps_section(found: list[tuple[Column, str, str]]) -> str:
             f"<figcaption>{esc(col.label)}, {esc(col.period)}. Bron: {esc(col.source)}."
             "</figcaption>\n</figure>"
         )
-    out.append("</section>")
+    out += ["</div>", "</section>"]
     return "\n".join(out) + "\n"
 
 
