@@ -303,8 +303,6 @@ def _report_batch(provincie, arrondissement, gemeenten, referentie, jaar, out_ro
     selection = batch.select_municipalities(ds, provincie=provincie,
                                             arrondissement=arrondissement, gemeenten=gemeenten)
     n = len(selection.municipalities)
-    click.echo(f"{n} rapport{'en' if n != 1 else ''} voor {selection.label}, referentie "
-               f"{referentie}, in {_shown(out_root)}/", err=True)
     result = batch.run_batch(
         selection, referentie, jaar, out_root=out_root, jobs=jobs,
         chapter_jobs=hoofdstukjobs or batch.CHAPTER_JOBS, force=force, pdf=pdf,

@@ -181,12 +181,18 @@ def test_cli_refuses_mixed_or_orphan_options(tmp_path):
     assert neither.exit_code == 2 and "--gemeente" in neither.stderr
 
 
-def test_unknown_reference_group_is_refused_before_any_worker(store, tmp_path, monkeypatch):
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--referentie", "ISOMM"], "Onbekende referentiegroep 'ISOMM'"),
+    (["--referentie", "arrondissement", "--jaar", "1990"], "1990"),
+])
+def test_bad_group_or_year_is_refused_before_any_worker(store, tmp_path, monkeypatch, args,
+                                                         needle):
     monkeypatch.setattr(batch, "_Pool", lambda *a, **k: pytest.fail("workers were started"))
-    result = CliRunner().invoke(main, ["report", "--alle", "--referentie", "ISOMM",
-                                       "--store", str(store), "--uit", str(tmp_path / "r")])
-    assert result.exit_code == 1
-    assert "Onbekende referentiegroep 'ISOMM'" in result.stderr
+    result = CliRunner().invoke(main, ["report", "--alle", *args, "--store", str(store),
+                                       "--uit", str(tmp_path / "r")])
+    assert result.exit_code == 1, result.output
+    assert needle in result.stderr and "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 # -- progress ------------------------------------------------------------------------------
@@ -515,3 +521,39 @@ def test_batch_of_an_arrondissement_with_the_real_chapters(tmp_path, ds):
     assert sorted(r[0] for r in table) == sorted(m.name for m in expected)
     assert len(page.images) >= 8 and all(re.search(r"\d", i["alt"]) for i in page.images)
     assert not page.external
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_overview_page_sorts_in_a_browser_offline_and_passes_axe(first_run, chromium):
+    from axe_playwright_python.sync_playwright import Axe
+
+    from lsbanalysis.report.pdf import offline, open_browser
+
+    _, out_root = first_run
+    with open_browser(chromium) as browser:
+        tab = browser.new_page()
+        refused = offline(tab)
+        errors: list[str] = []
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        tab.goto((out_root / "index-isom.html").resolve().as_uri(), wait_until="load")
+        assert refused == [] and errors == []
+        names = "els => els.map(e => e.textContent.trim())"
+        before = tab.eval_on_selector_all("#kerncijfers tbody th", names)
+        assert before == ["Herenthout", "Lille", "Olen", "Vorselaar"]
+        # sort on the income column, descending: the published values first, high to low
+        header = tab.locator("#kerncijfers thead th.num").first
+        header.locator("button").click()
+        header.locator("button").click()
+        assert header.get_attribute("aria-sort") == "descending"
+        keys = tab.eval_on_selector_all(
+            "#kerncijfers tbody tr td.num:nth-of-type(2)",
+            "els => els.map(e => e.getAttribute('data-sort'))")
+        numbers = [float(k) for k in keys if k]
+        assert numbers == sorted(numbers, reverse=True) and len(numbers) == 2
+        assert keys[len(numbers):] == [""] * (len(keys) - len(numbers))  # no value: last
+        results = Axe().run(tab, options={
+            "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+            "resultTypes": ["violations"],
+        })
+        assert results.violations_count == 0, results.generate_snapshot()

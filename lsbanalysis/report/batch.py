@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait as wait_for_connections
 from pathlib import Path
 
+from lsbanalysis.analysis.catalogue import load_reference_groups
 from lsbanalysis.analysis.groups import CURRENT_GEOGRAPHY
 from lsbanalysis.analysis.validation import (
     FLEMISH_REGION,
@@ -301,14 +302,18 @@ class Progress:
         width = len(str(self.total))
         line = (f"[{self.done:>{width}}/{self.total}] {outcome.name}: {what} · "
                 f"{self.failed} mislukt · {self.eta()}")
+        self.say(line)
+        if self._bar is not None:
+            self._bar.update(1)
+        return line
+
+    def say(self, line: str) -> None:
         if self._bar is not None:
             self._bar.write(line, file=sys.stderr)
-            self._bar.update(1)
         elif self._say is not None:
             self._say(line)
         else:
             print(line, file=sys.stderr, flush=True)
-        return line
 
     def close(self) -> None:
         if self._bar is not None:
@@ -477,7 +482,8 @@ def run_batch(
     overview page (:mod:`lsbanalysis.report.index`) unless ``index=False``. ``jobs``: reports
     at the same time (default: the number of cores); ``chapter_jobs``: chapter kernels per
     report. ``progress`` receives the progress lines (default: stderr, with a bar on a
-    terminal).
+    terminal). The workers are spawned (a fresh interpreter that imports the caller's main
+    module), so a script that calls this needs the usual ``if __name__ == "__main__":`` guard.
     """
     import lsbanalysis
 
@@ -496,7 +502,7 @@ def run_batch(
     chapter_jobs = max(1, int(chapter_jobs))
     ds = dataset if dataset is not None else lsbanalysis.load(store_dir)
     jaar = check_year(jaar)
-    runner.validate_parameters(ds, municipalities[0], referentie, jaar)
+    _check_reference(ds, municipalities, referentie, jaar)
     for _, filename, _ in chapters:
         if not (notebooks_dir / filename).is_file():
             raise runner.ReportError(f"Hoofdstuk-notebook ontbreekt: {notebooks_dir / filename}.")
@@ -514,6 +520,10 @@ def run_batch(
     }
     jobs = min(jobs, total)
     meter = Progress(total, progress)
+    ref_text = runner._referentie_text(referentie)
+    meter.say(f"{total} rapport{'en' if total != 1 else ''} voor {label}, referentie {ref_text}"
+              f"{f', jaar {jaar}' if jaar is not None else ''}, in {out_root}/: {jobs} tegelijk, "
+              f"elk met {min(chapter_jobs, len(chapters))} hoofdstukken tegelijk")
     outcomes: list[Outcome] = []
     pool = _Pool(jobs, settings)
     try:
@@ -527,8 +537,7 @@ def run_batch(
     pool.close()
     order = {m.nis: i for i, m in enumerate(municipalities)}
     outcomes.sort(key=lambda o: order[o.nis])
-    result = BatchResult(outcomes=outcomes, out_root=out_root, referentie=settings["referentie"]
-                         if isinstance(referentie, str) else ",".join(settings["referentie"]),
+    result = BatchResult(outcomes=outcomes, out_root=out_root, referentie=ref_text,
                          jaar=jaar, jobs=jobs, chapter_jobs=min(chapter_jobs, len(chapters)),
                          seconds=time.monotonic() - start, selection=label)
     if index:
@@ -537,6 +546,27 @@ def run_batch(
         result.index = write_index(out_root, ds, referentie, jaar, outcomes=outcomes)
         result.seconds = time.monotonic() - start
     return result
+
+
+def _check_reference(ds, municipalities: list[Municipality], referentie, jaar) -> None:
+    """Refuse a group or year that fails for every municipality, before any worker starts.
+
+    A named group (arrondissement, buren, …) can fail for one municipality only (no
+    neighbours): that one fails in the batch, the others go on. A list or an unknown name fails
+    alike for all, and a year outside the data too: then the first error is raised.
+    """
+    named = isinstance(referentie, str) and referentie.strip().casefold() in (
+        load_reference_groups())
+    first: LsbError | None = None
+    for m in municipalities if named else municipalities[:1]:
+        try:
+            runner.validate_parameters(ds, m, referentie, None)
+        except LsbError as exc:
+            first = first or exc
+            continue
+        runner.validate_parameters(ds, m, referentie, jaar)  # the year, once
+        return
+    raise first
 
 
 def _step(pool: _Pool, tasks: deque, outcomes: list[Outcome], meter: Progress) -> None:
