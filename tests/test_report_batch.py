@@ -219,6 +219,18 @@ def test_index_name_follows_the_report_slug():
     assert index_filename(["Geel", "Mol"]) == "index-geel-mol.html"
 
 
+def test_overview_of_an_empty_folder_and_a_store_without_boundaries(tmp_path):
+    from lsbanalysis.report.index import write_index
+
+    ds = lsbanalysis.load(make_store(tmp_path / "store"))  # no boundaries.parquet
+    path = write_index(tmp_path, ds, "ISOM")
+    assert path == tmp_path / "index-isom.html"
+    text, page = read_page(path)
+    assert "0 rapporten" in text and [r for r in page.rows if len(r) > 3] == []
+    assert "<p>Geen kaarten: " in text and "boundaries.parquet" in text
+    assert not list(tmp_path.glob(".index-*"))  # written atomically, no leftovers
+
+
 # -- a batch with failures -----------------------------------------------------------------
 
 
@@ -239,7 +251,7 @@ def test_one_failure_does_not_stop_the_others_and_exits_1(first_run):
     assert not (out_root / "lille-isom").exists()
     # the summary on stdout, the failures with their one-line reason
     out = result.stdout
-    assert "4 rapporten voor 4 gekozen gemeenten (referentie ISOM)" in out
+    assert "4 rapporten voor 4 gekozen gemeenten (referentie ISOM) in " in out
     assert "2 gemaakt, 0 ongewijzigd, 2 mislukt." in out
     olen = next(line for line in out.splitlines() if line.startswith("  Olen (13029): "))
     assert "ValueError: opzettelijke fout voor Olen" in olen and "olen-isom.failed" in olen

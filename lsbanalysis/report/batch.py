@@ -237,15 +237,21 @@ def duration(seconds: float) -> str:
     return f"{hours} u {minutes:02d} min"
 
 
+def _times(jobs: int, chapter_jobs: int) -> str:
+    """'2 tegelijk, elk met 2 hoofdstukken tegelijk'."""
+    return (f"{jobs} tegelijk, elk met {chapter_jobs} hoofdstuk"
+            f"{'ken' if chapter_jobs != 1 else ''} tegelijk")
+
+
 def summary_text(result: BatchResult) -> str:
     """The closing summary: counts, time, the failures with their reason, the index page."""
     n = len(result.outcomes)
     lines = [
         f"{n} rapport{'en' if n != 1 else ''} voor {result.selection} (referentie "
         f"{result.referentie}{f', jaar {result.jaar}' if result.jaar is not None else ''}) in "
-        f"{duration(result.seconds)}, {result.jobs} tegelijk met elk {result.chapter_jobs} "
-        f"hoofdstukken tegelijk: {len(result.built)} gemaakt, {len(result.skipped)} "
-        f"ongewijzigd, {len(result.failures)} mislukt."
+        f"{duration(result.seconds)}, {_times(result.jobs, result.chapter_jobs)}: "
+        f"{len(result.built)} gemaakt, {len(result.skipped)} ongewijzigd, "
+        f"{len(result.failures)} mislukt."
     ]
     built = [o.seconds for o in result.built]
     if built:
@@ -522,8 +528,8 @@ def run_batch(
     meter = Progress(total, progress)
     ref_text = runner._referentie_text(referentie)
     meter.say(f"{total} rapport{'en' if total != 1 else ''} voor {label}, referentie {ref_text}"
-              f"{f', jaar {jaar}' if jaar is not None else ''}, in {out_root}/: {jobs} tegelijk, "
-              f"elk met {min(chapter_jobs, len(chapters))} hoofdstukken tegelijk")
+              f"{f', jaar {jaar}' if jaar is not None else ''}, in {out_root}/: "
+              f"{_times(jobs, min(chapter_jobs, len(chapters)))}")
     outcomes: list[Outcome] = []
     pool = _Pool(jobs, settings)
     try:

@@ -35,6 +35,7 @@ from lsbanalysis import __version__
 from lsbanalysis.analysis.catalogue import load_catalogue, load_reference_groups
 from lsbanalysis.analysis.catalogue.selection import load_selection
 from lsbanalysis.analysis.findings import source_label
+from lsbanalysis.errors import LsbError
 from lsbanalysis.report import runner
 from lsbanalysis.report.assemble import CSS_FILE, dutch_date, esc, slug
 from lsbanalysis.report.exports import KEY_FIGURES_FILE
@@ -189,7 +190,7 @@ def maps(rows: list[IndexRow], cols: list[Column], ds) -> list[tuple[Column, str
     from lsbanalysis.charts.alttext import describe
     from lsbanalysis.charts.flanders import flanders_map, flemish_shapes
 
-    shapes = flemish_shapes(ds)
+    shapes = flemish_shapes(ds)  # a store without boundaries: LsbError, see index_html
     out = []
     for col in cols:
         records = {}
@@ -328,7 +329,10 @@ def index_html(rows: list[IndexRow], ds, referentie, jaar: int | None,
     """The overview page as one HTML document."""
     generated_at = generated_at or datetime.now(UTC)
     cols = columns(rows)
-    found = maps(rows, cols, ds)
+    try:
+        found, no_maps = maps(rows, cols, ds), None
+    except LsbError as exc:  # the store has no boundaries: the table alone
+        found, no_maps = [], str(exc)
     n_reports = sum(r.published is not None for r in rows)
     year = (f"Referentiejaar {jaar}: per indicator de laatste waarde tot en met {jaar}"
             if jaar is not None else "Telkens het meest recente jaar met gegevens")
@@ -354,7 +358,9 @@ def index_html(rows: list[IndexRow], ds, referentie, jaar: int | None,
         "jaar; een cijfer van een ander jaar staat erachter tussen haakjes.</p>\n"
         + _table(rows, cols)
         + "</section>\n"
-        + _maps_section(found)
+        + (_maps_section(found) if no_maps is None else
+           f'<section class="maps" id="kaarten">\n<h2>Kaarten</h2>\n<p>Geen kaarten: '
+           f"{esc(no_maps)}</p>\n</section>\n")
         + "</main>\n"
         + _sources_section(ds, generated_at)
         + f"<script>\n{SORT_SCRIPT}</script>\n</body>\n</html>\n"
