@@ -49,7 +49,6 @@ def main(argv: list[str] | None = None) -> int:
     selection = batch.select_municipalities(ds, provincie=args.provincie,
                                             arrondissement=args.arrondissement)
     n = len(selection.municipalities)
-    chapter_jobs = args.hoofdstukjobs or batch.CHAPTER_JOBS
     print(f"bench-alle: {n} rapporten voor {selection.label} tegen hun arrondissement "
           f"(HTML), {os.cpu_count()} kernen, load {os.getloadavg()[0]:.1f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="lsb-bench-alle-") as tmp:
@@ -57,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         cpu0, t0 = _cpu_seconds(), time.perf_counter()
         result = batch.run_batch(
             selection, "arrondissement", out_root=out_root, jobs=args.jobs,
-            chapter_jobs=chapter_jobs, force=True, index=False, dataset=ds,
+            chapter_jobs=args.hoofdstukjobs, force=True, index=False, dataset=ds,
             progress=lambda line: print(line, flush=True),
         )
         reports_s = time.perf_counter() - t0

@@ -232,7 +232,8 @@ def findings_cmd(gemeente, referentie, jaar, indicators, alle) -> None:
               help="Eén rapport: hoofdstukken die tegelijk lopen [2]. Met --alle: rapporten die "
                    "tegelijk gemaakt worden [het aantal processorkernen].")
 @click.option("--hoofdstukjobs", type=click.IntRange(1, 8), default=None,
-              help="Met --alle: hoofdstukken die per rapport tegelijk lopen [2].")
+              help="Met --alle: hoofdstukken die per rapport tegelijk lopen [de kernen die per "
+                   "rapport overblijven, minstens 1].")
 @click.option("--store", "store_dir", type=click.Path(path_type=Path, file_okay=False),
               default=None, help="Verwerkte store [standaard: data/processed].")
 @click.option("--wacht", "lock_timeout", type=click.FloatRange(min=0), default=600,
@@ -305,7 +306,7 @@ def _report_batch(provincie, arrondissement, gemeenten, referentie, jaar, out_ro
     n = len(selection.municipalities)
     result = batch.run_batch(
         selection, referentie, jaar, out_root=out_root, jobs=jobs,
-        chapter_jobs=hoofdstukjobs or batch.CHAPTER_JOBS, force=force, pdf=pdf,
+        chapter_jobs=hoofdstukjobs, force=force, pdf=pdf,
         store_dir=store_dir, lock_timeout=lock_timeout, dataset=ds,
     )
     click.echo(batch.summary_text(result))

@@ -54,8 +54,6 @@ from lsbanalysis.report import runner
 
 #: The chapters a batch runs unless told otherwise (read at call time, so tests can swap them).
 CHAPTERS = runner.CHAPTERS
-#: Chapter kernels per report in a batch: measured on the 2-core machine (README, bench-alle).
-CHAPTER_JOBS = 2
 #: Seconds the workers get to stop their kernels after an interrupt before they are killed.
 STOP_GRACE = runner.STOP_WAIT + 5
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -469,7 +467,7 @@ def run_batch(
     *,
     out_root: str | Path = REPORTS_DIR,
     jobs: int | None = None,
-    chapter_jobs: int = CHAPTER_JOBS,
+    chapter_jobs: int | None = None,
     force: bool = False,
     pdf: bool = False,
     store_dir: str | Path | None = None,
@@ -487,9 +485,11 @@ def run_batch(
     Returns a :class:`BatchResult`; failures do not raise (see ``result.failures``). Writes the
     overview page (:mod:`lsbanalysis.report.index`) unless ``index=False``. ``jobs``: reports
     at the same time (default: the number of cores); ``chapter_jobs``: chapter kernels per
-    report. ``progress`` receives the progress lines (default: stderr, with a bar on a
-    terminal). The workers are spawned (a fresh interpreter that imports the caller's main
-    module), so a script that calls this needs the usual ``if __name__ == "__main__":`` guard.
+    report (default: the cores left per report, at least 1: one report alone gets every
+    core, many reports one kernel each; measured in the README). ``progress`` receives the
+    progress lines (default: stderr, with a bar on a terminal). The workers are spawned (a
+    fresh interpreter that imports the caller's main module), so a script that calls this
+    needs the usual ``if __name__ == "__main__":`` guard.
     """
     import lsbanalysis
 
@@ -504,8 +504,8 @@ def run_batch(
     out_root = Path(out_root)
     notebooks_dir = Path(notebooks_dir or NOTEBOOKS_DIR)
     chapters = [tuple(c) for c in (chapters if chapters is not None else CHAPTERS)]
-    jobs = max(1, int(jobs or os.cpu_count() or 1))
-    chapter_jobs = max(1, int(chapter_jobs))
+    cores = os.cpu_count() or 1
+    jobs = max(1, int(jobs or cores))
     ds = dataset if dataset is not None else lsbanalysis.load(store_dir)
     jaar = check_year(jaar)
     _check_reference(ds, municipalities, referentie, jaar)
@@ -515,6 +515,8 @@ def run_batch(
         runner.check_chapter_notebook(notebooks_dir / filename)
     runner._prepare_out_root(out_root)
 
+    jobs = min(jobs, len(municipalities))
+    chapter_jobs = max(1, int(chapter_jobs or cores // jobs))
     tasks = deque((m.nis, m.name, runner.report_slug(m, referentie, jaar)) for m in municipalities)
     total = len(tasks)
     settings = {
@@ -524,7 +526,6 @@ def run_batch(
         "chapter_jobs": chapter_jobs, "store_dir": str(Path(ds.store_dir).resolve()),
         "lock_timeout": lock_timeout, "pdf": pdf,
     }
-    jobs = min(jobs, total)
     meter = Progress(total, progress)
     ref_text = runner._referentie_text(referentie)
     meter.say(f"{total} rapport{'en' if total != 1 else ''} voor {label}, referentie {ref_text}"
