@@ -5,6 +5,8 @@
 PosixPath('.../reports/herenthout-isom/analyserapport.html')
 
 Chapter notebooks save their figures and tables with :func:`save_figure` / :func:`save_table`.
+Many municipalities in one run, with an overview page: :func:`lsbanalysis.report.batch.run_batch`
+(``lsb report --alle``).
 """
 
 from lsbanalysis.report.assemble import ReportContext, assemble_html
