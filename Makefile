@@ -15,7 +15,7 @@ export REPORT_GEMEENTE = $(value GEMEENTE)
 export REPORT_REFERENTIE = $(value REFERENTIE)
 export REPORT_JAAR = $(value JAAR)
 
-.PHONY: env system-deps test report bench data fetch lint clean
+.PHONY: env system-deps test report bench bench-alle data fetch lint clean
 
 # The environment: a virtualenv with the package (editable) and its test tools.
 $(STAMP): pyproject.toml
@@ -45,6 +45,11 @@ report: env
 
 bench: env
 	$(BIN)/python -m lsbanalysis.bench
+
+# All 285 Flemish municipalities against their arrondissement (HTML) in a temporary folder:
+# total time, time per report, where it goes, failures. Long; not part of `make test`.
+bench-alle: env
+	$(BIN)/python -m lsbanalysis.bench_alle
 
 # Rebuild the embedded store from the local mirror of the official files.
 data: env

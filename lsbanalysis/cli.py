@@ -251,7 +251,16 @@ def group_cmd(gemeente: str, k: int | None, fmt_: str) -> None:
 
 
 @main.command("report")
-@click.option("--gemeente", required=True, help="Naam of NIS-code van de gemeente.")
+@click.option("--gemeente", default=None, help="Naam of NIS-code van de gemeente.")
+@click.option("--alle", is_flag=True,
+              help="Een rapport voor elke Vlaamse gemeente (indeling 2025), of voor die van "
+                   "--provincie, --arrondissement of --gemeenten, plus een overzichtspagina.")
+@click.option("--provincie", default=None,
+              help="Met --alle: alleen de gemeenten van deze provincie (naam of NIS-code).")
+@click.option("--arrondissement", default=None,
+              help="Met --alle: alleen de gemeenten van dit arrondissement (naam of NIS-code).")
+@click.option("--gemeenten", default=None,
+              help="Met --alle: alleen deze gemeenten (namen of NIS-codes, met komma's).")
 @click.option("--referentie", required=True,
               help="Referentiegroep: ISOM, arrondissement, buren, gelijkaardig, of een lijst "
                    "gemeenten (namen of NIS-codes, met komma's).")
@@ -261,8 +270,12 @@ def group_cmd(gemeente: str, k: int | None, fmt_: str) -> None:
 @click.option("--uit", "out_root", type=click.Path(path_type=Path, file_okay=False),
               default=None, help="Map voor de rapporten [standaard: reports/].")
 @click.option("--force", is_flag=True, help="Opnieuw maken, ook als niets veranderde.")
-@click.option("--jobs", type=click.IntRange(1, 8), default=2, show_default=True,
-              help="Hoofdstukken die tegelijk lopen.")
+@click.option("--jobs", type=click.IntRange(1, 32), default=None,
+              help="Eén rapport: hoofdstukken die tegelijk lopen [2]. Met --alle: rapporten die "
+                   "tegelijk gemaakt worden [het aantal processorkernen].")
+@click.option("--hoofdstukjobs", type=click.IntRange(1, 8), default=None,
+              help="Met --alle: hoofdstukken die per rapport tegelijk lopen [de kernen die per "
+                   "rapport overblijven, minstens 1].")
 @click.option("--store", "store_dir", type=click.Path(path_type=Path, file_okay=False),
               default=None, help="Verwerkte store [standaard: data/processed].")
 @click.option("--wacht", "lock_timeout", type=click.FloatRange(min=0), default=600,
@@ -270,11 +283,13 @@ def group_cmd(gemeente: str, k: int | None, fmt_: str) -> None:
               help="Seconden wachten als een andere run hetzelfde rapport maakt (0: niet wachten).")
 @click.option("--pdf", "pdf", is_flag=True,
               help="Ook analyserapport.pdf maken (A4, met headless Chromium).")
-def report_cmd(gemeente: str, referentie: str, jaar: int | None, out_root: Path | None,
-               force: bool, jobs: int, store_dir: Path | None, lock_timeout: float,
+def report_cmd(gemeente: str | None, alle: bool, provincie: str | None,
+               arrondissement: str | None, gemeenten: str | None, referentie: str,
+               jaar: int | None, out_root: Path | None, force: bool, jobs: int | None,
+               hoofdstukjobs: int | None, store_dir: Path | None, lock_timeout: float,
                pdf: bool) -> None:
     """Maak het analyserapport (één HTML-bestand, met --pdf ook een PDF) voor een gemeente en
-    referentiegroep.
+    referentiegroep, of met --alle voor elke Vlaamse gemeente.
 
     Met --jaar N toont het rapport per indicator de laatste waarde tot en met N, in een eigen
     map (bv. reports/herenthout-isom-2022/).
@@ -287,9 +302,26 @@ def report_cmd(gemeente: str, referentie: str, jaar: int | None, out_root: Path 
     from lsbanalysis.report import runner
     from lsbanalysis.report.assemble import dutch_date
 
+    filters = {"--provincie": provincie, "--arrondissement": arrondissement,
+               "--gemeenten": gemeenten}
+    if alle:
+        if gemeente is not None:
+            raise click.UsageError("Geef --gemeente (één rapport) of --alle (een reeks), niet "
+                                   "allebei; kies gemeenten voor een reeks met --gemeenten.")
+        _report_batch(provincie, arrondissement, gemeenten, referentie, jaar,
+                      out_root or REPORTS_DIR, force, jobs, hoofdstukjobs, store_dir,
+                      lock_timeout, pdf)
+        return
+    used = [name for name, value in filters.items() if value is not None]
+    if used or hoofdstukjobs is not None:
+        raise click.UsageError(f"{(used or ['--hoofdstukjobs'])[0]} hoort bij --alle: "
+                               "geef --alle mee voor een reeks rapporten.")
+    if gemeente is None:
+        raise click.UsageError("Geef --gemeente (één rapport) of --alle (een reeks rapporten).")
+
     result = runner.build_report(
-        gemeente, referentie, jaar, out_root=out_root or REPORTS_DIR, force=force, jobs=jobs,
-        store_dir=store_dir, lock_timeout=lock_timeout, pdf=pdf,
+        gemeente, referentie, jaar, out_root=out_root or REPORTS_DIR, force=force,
+        jobs=jobs or 2, store_dir=store_dir, lock_timeout=lock_timeout, pdf=pdf,
         progress=lambda line: click.echo(f"  {line}", err=True),
     )
     if result.skipped:
@@ -316,6 +348,32 @@ def _skip_iri_grammar() -> None:
     """
     if "jsonschema" not in sys.modules:
         sys.modules.setdefault("rfc3987_syntax", None)
+
+
+def _report_batch(provincie, arrondissement, gemeenten, referentie, jaar, out_root: Path,
+                  force, jobs, hoofdstukjobs, store_dir, lock_timeout, pdf) -> None:
+    """``lsb report --alle``: the reports of many municipalities and their overview page."""
+    import lsbanalysis
+    from lsbanalysis.report import batch
+
+    ds = lsbanalysis.load(store_dir)
+    selection = batch.select_municipalities(ds, provincie=provincie,
+                                            arrondissement=arrondissement, gemeenten=gemeenten)
+    n = len(selection.municipalities)
+    result = batch.run_batch(
+        selection, referentie, jaar, out_root=out_root, jobs=jobs,
+        chapter_jobs=hoofdstukjobs, force=force, pdf=pdf,
+        store_dir=store_dir, lock_timeout=lock_timeout, dataset=ds,
+    )
+    click.echo(batch.summary_text(result))
+    if result.failures:
+        names = ", ".join(o.name for o in result.failures[:5])
+        more = f" en {len(result.failures) - 5} andere" if len(result.failures) > 5 else ""
+        raise batch.BatchError(
+            f"{len(result.failures)} van de {n} rapporten mislukt ({names}{more}); de andere "
+            "zijn gepubliceerd. Een nieuwe run maakt alleen de mislukte en de gewijzigde "
+            "rapporten opnieuw."
+        )
 
 
 def _shown(path: Path) -> Path:

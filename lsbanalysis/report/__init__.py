@@ -10,6 +10,9 @@ The names below are imported on first use (PEP 562): a chapter kernel that needs
 ``lsbanalysis.report.chapter`` and ``tables`` then does not import the runner and the
 assembler, whose nbformat imports jsonschema, which builds the RFC 3987 grammar on import
 (more than a second per kernel).
+
+Many municipalities in one run, with an overview page: :func:`lsbanalysis.report.batch.run_batch`
+(``lsb report --alle``).
 """
 
 from importlib import import_module

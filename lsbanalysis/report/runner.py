@@ -768,6 +768,7 @@ def build_report(
     lock_timeout: float = 600,
     progress: Callable[[str], None] | None = None,
     pdf: bool = False,
+    dataset=None,
 ) -> ReportResult:
     """Make (or keep) the analyserapport of ``gemeente`` compared with ``referentie``.
 
@@ -776,14 +777,16 @@ def build_report(
     report's lock for ``lock_timeout`` seconds, and :class:`ReportError` when a chapter fails
     or the report cannot be written. ``progress`` receives one Dutch line per step worth
     telling (waiting for the lock, each finished chapter). ``pdf``: also print the report to
-    ``analyserapport.pdf`` (see :mod:`lsbanalysis.report.pdf`).
+    ``analyserapport.pdf`` (see :mod:`lsbanalysis.report.pdf`). ``dataset``: the store already
+    loaded (``lsbanalysis.load(store_dir)``), reused instead of loading it again, as the batch
+    of :mod:`lsbanalysis.report.batch` does per worker; ``store_dir`` is then not read.
     """
     out_root, notebooks_dir = Path(out_root), Path(notebooks_dir)
     chapters = [tuple(c) for c in chapters]
     say = progress or (lambda _msg: None)
     if not chapters:
         raise ReportError("Geen hoofdstukken opgegeven voor het analyserapport.")
-    ds = lsbanalysis.load(store_dir)
+    ds = dataset if dataset is not None else lsbanalysis.load(store_dir)
     jaar = check_year(jaar)  # e.g. a numpy integer or "2022": a JSON-safe int from here on
     target, group = validate_parameters(ds, gemeente, referentie, jaar)
     missing = [str(notebooks_dir / f) for _, f, _ in chapters if not (notebooks_dir / f).is_file()]
