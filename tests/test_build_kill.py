@@ -20,6 +20,7 @@ import pytest
 
 from lsbanalysis.paths import PROCESSED_DIR, REPO_DIR
 from lsbanalysis.sources import sha256_of
+from tests.processes import ctrl_c_enabled
 
 pytestmark = [
     pytest.mark.realdata,
@@ -70,7 +71,7 @@ def test_killed_build_leaves_no_workers(mirror: Path, tmp_path: Path, sig: signa
         [sys.executable, "-m", "lsbanalysis.cli", "data", "build", "--raw", str(mirror),
          "--out", str(out), "--jobs", "2"],
         cwd=REPO_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=ctrl_c_enabled,
     )
     workers: set[int] = set()
     try:

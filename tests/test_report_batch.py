@@ -46,6 +46,7 @@ from lsbanalysis.report.batch import (
 )
 from lsbanalysis.report.index import index_filename
 from lsbanalysis.store import io
+from tests.processes import ctrl_c_enabled
 from tests.test_report_runner import NOTEBOOKS, make_store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -474,6 +475,7 @@ def test_interrupt_stops_every_worker_and_kernel(store, tmp_path, how, code):
          "--referentie", "ISOM", "--uit", str(tmp_path / "reports"), "--store", str(store),
          "--jobs", "2"],
         env={**os.environ, "LSB_TEST_PIDS": str(pids)}, cwd=REPO, start_new_session=True,
+        preexec_fn=ctrl_c_enabled,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     started: list[int] = []

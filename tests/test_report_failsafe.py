@@ -27,6 +27,7 @@ import lsbanalysis
 from lsbanalysis.cli import main
 from lsbanalysis.report import ReportError, build_report, runner
 from lsbanalysis.store import io
+from tests.processes import ctrl_c_enabled
 from tests.test_report_runner import CHAPTERS, NOTEBOOKS, make_store, snapshot
 
 REPO = Path(__file__).resolve().parents[1]
@@ -253,7 +254,7 @@ def _start_slow_report(tmp_path: Path, store: Path, pids: Path) -> subprocess.Po
     proc = subprocess.Popen(
         [sys.executable, "-c", script, *report_args(tmp_path / "reports", "--force"),
          "--store", str(store)],
-        env={**os.environ, "LSB_TEST_PIDS": str(pids)}, cwd=REPO,
+        env={**os.environ, "LSB_TEST_PIDS": str(pids)}, cwd=REPO, preexec_fn=ctrl_c_enabled,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     if not _wait_for(lambda: len(list(pids.glob("*.pids"))) == 2, 120):
