@@ -33,15 +33,22 @@ def die_with_parent(parent_pid: int) -> None:
         if sig is not None:
             signal.signal(sig, signal.SIG_DFL)
     first_parent = os.getppid()
-    if sys.platform.startswith("linux") and first_parent == parent_pid:
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if first_parent == parent_pid:
+        parent_death_signal(signal.SIGKILL)
     if not _alive(parent_pid):  # the parent died before prctl took effect
         os._exit(1)
     threading.Thread(
         target=_watch, args=(parent_pid, first_parent), name="watch-parent", daemon=True
     ).start()
+
+
+def parent_death_signal(sig: int) -> None:
+    """Have Linux send ``sig`` to this process when its parent dies (``PR_SET_PDEATHSIG``);
+    elsewhere nothing (the callers also watch their parent)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
 
 
 def _alive(pid: int) -> bool:

@@ -25,7 +25,6 @@ far, estimated time left); on a terminal :class:`Progress` also shows a tqdm bar
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import multiprocessing
 import os
 import signal
@@ -51,12 +50,12 @@ from lsbanalysis.errors import Interrupted, LsbError, shown
 from lsbanalysis.names import Municipality, fold
 from lsbanalysis.paths import NOTEBOOKS_DIR, REPORTS_DIR
 from lsbanalysis.report import runner
+from lsbanalysis.workers import parent_death_signal
 
 #: The chapters a batch runs unless told otherwise (read at call time, so tests can swap them).
 CHAPTERS = runner.CHAPTERS
 #: Seconds the workers get to stop their kernels after an interrupt before they are killed.
 STOP_GRACE = runner.STOP_WAIT + 5
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 BUILT, SKIPPED, FAILED = "gemaakt", "ongewijzigd", "mislukt"
 
@@ -341,10 +340,7 @@ def _worker_signals(parent_pid: int) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, handler)
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    parent_death_signal(signal.SIGTERM)
     if os.getppid() != parent_pid:  # the batch died before prctl took effect
         os._exit(1)
 
