@@ -18,20 +18,10 @@ import lsbanalysis
 from lsbanalysis.analysis.compare import Comparison, DatasetEngine
 from lsbanalysis.report import chapter, shared
 from lsbanalysis.report.outputs import shared_text_metrics
+from tests.test_synthesis import NIS, _geo
 from tests.tiny_store import obs, write_store
 
 INC, VDAB = "statbel_income_bands_2022", "vdab_jobseekers"
-NIS = {f"M{k:02d}": f"131{k:02d}" for k in range(1, 13)}
-
-
-def _geo():
-    parents = ("13000", "10000", "02000")
-    rows = [("2025", "02000", "region", "Vlaams Gewest", None, None, "02000"),
-            ("2025", "10000", "province", "Provincie Antwerpen", None, "10000", "02000"),
-            ("2025", "13000", "arrondissement", "Arrondissement Turnhout", *parents)]
-    rows += [("2025", nis, "municipality", name, *parents) for name, nis in NIS.items()]
-    return rows
-
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
