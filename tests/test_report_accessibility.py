@@ -9,6 +9,7 @@ tests/test_report_browser.py.
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
@@ -134,8 +135,28 @@ def test_assemble_writes_alt_text_and_table_from_the_output_metadata():
     assert '@top-left { content: "Omgevingsanalyse Herenthout · ISOM-gemeenten · ' in html
 
 
+def test_assemble_embeds_a_chart_svg_as_an_image_with_its_alt_text():
+    svg = ('<?xml version="1.0" encoding="utf-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" '
+           'width="600pt" height="300pt"><g id="titel"><path d="M0 0"/></g></svg>')
+    chart = {"name": "x", "alt": "Lijndiagram: Herenthout 4,9 %", "caption": "Werkzoekendengraad"}
+    nb = new_notebook(cells=[new_code_cell("x", outputs=[
+        new_output("display_data", data={"image/svg+xml": svg, "text/plain": "Figuur"},
+                   metadata={"image/svg+xml": {"width": 800, "height": 400},
+                             FIGURE_METADATA: chart}),
+        new_output("display_data", data={"image/svg+xml": svg}),  # not a chart: inline
+    ])])
+    html = assemble_html([("arbeid", "Arbeid", nb)],
+                         ReportContext(gemeente="Herenthout", nis="13012",
+                                       group_label="ISOM-gemeenten"))
+    soup = BeautifulSoup(html, "html.parser")
+    chart_figure, inline = soup.find_all("figure")
+    img = chart_figure.img
+    assert img["alt"] == chart["alt"] and (img["width"], img["height"]) == ("800", "400")
+    assert base64.b64decode(img["src"].removeprefix("data:image/svg+xml;base64,")).decode() == svg
+    assert chart_figure.svg is None and inline.img is None and inline.svg is not None
+
+
 def test_chapter_figure_passes_alt_text_and_table_to_the_report(tmp_path, monkeypatch):
-    import base64
 
     import IPython.display
     import matplotlib
@@ -158,8 +179,12 @@ def test_chapter_figure_passes_alt_text_and_table_to_the_report(tmp_path, monkey
               table=pd.DataFrame({"Gebied": ["a", "b"], "Waarde": ["1", "2"]}))
     ch.figure(Figure(figsize=(2, 2)), "zonder")
     (chart, chart_meta), (mine, mine_meta), (bare, bare_meta) = shown
-    png = base64.b64decode(chart["image/png"])
-    assert png.startswith(b"\x89PNG") and chart_meta["image/png"]["width"] > 500
+    assert chart["image/svg+xml"].lstrip().startswith("<?xml")
+    assert "<svg" in chart["image/svg+xml"] and chart_meta["image/svg+xml"]["width"] > 500
+    # the report shows the chart's SVG; the PNG next to it is the same figure at 150 dpi
+    png = (tmp_path / "figures" / "wzg.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+    assert int.from_bytes(png[16:20], "big") == round(chart_meta["image/svg+xml"]["width"] * 1.5)
     fig = chart_meta[FIGURE_METADATA]
     assert fig["alt"].startswith("Staafdiagram: Werkzoekendengraad")
     assert "Herenthout: " in fig["alt"]

@@ -81,6 +81,50 @@ def pages(pdf) -> list[dict]:
     return out
 
 
+def pdf_figures(pdf: bytes) -> list[dict]:
+    """The PDF's Figure structure elements (one per chart): the alt text, the pages its
+    marked content is on and the number of its pieces. Charts are vector drawings in the
+    PDF, so they are found through the structure tree rather than as images."""
+    from pypdf import PdfReader
+    from pypdf.generic import ArrayObject, DictionaryObject
+
+    reader = PdfReader(io.BytesIO(pdf))
+    number = {page.indirect_reference.idnum: n for n, page in enumerate(reader.pages, start=1)}
+
+    def kids_of(element) -> list:
+        kids = element.get("/K")
+        kids = kids.get_object() if kids is not None else None
+        return list(kids) if isinstance(kids, ArrayObject) else [] if kids is None else [kids]
+
+    def pages_of(element) -> set[int]:
+        found = {number[element.raw_get("/Pg").idnum]} if "/Pg" in element else set()
+        for kid in kids_of(element):
+            kid = kid.get_object()
+            if isinstance(kid, DictionaryObject) and "/Pg" in kid:  # marked-content reference
+                found.add(number[kid.raw_get("/Pg").idnum])
+        return found
+
+    out, seen, todo = [], set(), [reader.trailer["/Root"]["/StructTreeRoot"]]
+    while todo:
+        node = todo.pop().get_object()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, DictionaryObject):
+            if "/Alt" in node:  # an image (the HTML <figure> around it has none)
+                out.append({"alt": str(node.get("/Alt", "")), "pages": pages_of(node),
+                            "parts": len(kids_of(node))})
+            todo += kids_of(node)
+        elif isinstance(node, ArrayObject):
+            todo += list(node)
+    return out
+
+
+@pytest.fixture(scope="module")
+def figures(pdf) -> list[dict]:
+    return pdf_figures(pdf)
+
+
 # -- the HTML in the browser ---------------------------------------------------------------
 
 
@@ -177,17 +221,23 @@ def test_pdf_contents_give_the_right_pages_and_link_to_them(pdf, pages):
         [where["samenvatting"], where["colofon"], where["bijlage"]]
 
 
-def test_no_page_is_more_than_half_empty_except_before_a_chapter(pdf, pages):
+def test_no_page_is_more_than_half_empty_except_before_a_chapter(pdf, pages, figures,
+                                                                herenthout_report):
     """The body's filled height per page, against the fullest page; pages before a chapter
     (or the colophon, or the annex), the cover and the last page may be short, and so may a
-    page before a chart taller than half a page (report.css: figure-tall)."""
+    page before a tall chart (report.css: figure-tall, printed up to a page high)."""
+    from bs4 import BeautifulSoup
+
     from lsbanalysis.report.runner import CHAPTERS
 
     where = destination_pages(pdf)
     starts = {where[c] for c, _, _ in CHAPTERS} | {where["colofon"], where["bijlage"]}
     top = min(p["top"] for p in pages[1:] if p["top"] is not None)
     bottom = max(p["bottom"] for p in pages if p["bottom"] is not None)
-    tall = {n for n, p in enumerate(pages, start=1) if p["tallest"] > (bottom - top) / 2}
+    soup = BeautifulSoup(herenthout_report.html.read_text(encoding="utf-8"), "html.parser")
+    tall_alts = {f.img["alt"] for f in soup.select("figure.figure-tall") if f.img}
+    tall = {n for f in figures if f["alt"] in tall_alts for n in f["pages"]}
+    tall |= {n for n, p in enumerate(pages, start=1) if p["tallest"] > (bottom - top) / 2}
     short = []
     for number, p in enumerate(pages, start=1):
         if number == 1 or number == len(pages) or number + 1 in starts | tall:
@@ -201,10 +251,35 @@ def test_no_page_is_more_than_half_empty_except_before_a_chapter(pdf, pages):
     assert order == sorted(order) and len(set(order)) == len(order)
 
 
-def test_figures_are_whole_on_their_page(pdf, pages, herenthout_report):
-    """Every chart is printed, none is cut: as many images in the PDF as in the HTML."""
+def test_figures_are_whole_on_their_page(figures, herenthout_report):
+    """Every chart is printed, none is cut: one Figure in the PDF per image in the HTML, each
+    drawn in one piece on one page (a chart split by a page break is drawn on both)."""
     html = herenthout_report.html.read_text(encoding="utf-8")
-    assert sum(p["images"] for p in pages) == html.count("<img ")
+    assert len(figures) == html.count("<img ")
+    split = [(f["alt"][:60], sorted(f["pages"])) for f in figures
+             if len(f["pages"]) != 1 or f["parts"] != 1]
+    assert split == []
+
+
+def test_a_chart_cut_by_a_page_break_is_found(page, tmp_path):
+    """The check above finds a cut chart: an SVG chart taller than a page, printed."""
+    import base64
+
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="400" height="1600">'
+           '<rect width="400" height="1600" fill="#0072B2"/></svg>')
+    uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    html = tmp_path / "lang.html"
+    html.write_text('<!DOCTYPE html><html lang="nl-BE"><head><meta charset="utf-8"><title>t'
+                    f'</title></head><body><p>Tekst</p><img src="{uri}" alt="Te lang" '
+                    'width="400" height="1600"></body></html>', encoding="utf-8")
+    tab = page.browser.new_page()
+    try:
+        tab.goto(html.as_uri(), wait_until="load")
+        printed = tab.pdf(format="A4", tagged=True)
+    finally:
+        tab.close()
+    (cut,) = pdf_figures(printed)
+    assert cut["alt"] == "Te lang" and (len(cut["pages"]) > 1 or cut["parts"] > 1)
 
 
 def test_axe_does_find_planted_violations(page):
@@ -221,28 +296,13 @@ def test_axe_does_find_planted_violations(page):
     assert {v["id"] for v in found.response["violations"]} >= {"image-alt", "color-contrast"}
 
 
-def test_pdf_is_tagged_with_language_and_alt_texts(pdf, herenthout_report):
+def test_pdf_is_tagged_with_language_and_alt_texts(pdf, figures, herenthout_report):
     """A tagged PDF: screen readers get the structure, the language and each chart's text."""
     from bs4 import BeautifulSoup
     from pypdf import PdfReader
-    from pypdf.generic import ArrayObject, DictionaryObject
 
     root = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
     assert root["/Lang"] == "nl-BE"
-    alts, seen, todo = [], set(), [root["/StructTreeRoot"]]
-    while todo:
-        ref = todo.pop()
-        node = ref.get_object()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, DictionaryObject):
-            if "/Alt" in node:
-                alts.append(str(node["/Alt"]))
-            kids = node.get("/K")
-            if kids is not None:
-                todo += list(kids) if isinstance(kids.get_object(), ArrayObject) else [kids]
-        elif isinstance(node, ArrayObject):
-            todo += list(node)
+    alts = [f["alt"] for f in figures]
     soup = BeautifulSoup(herenthout_report.html.read_text(encoding="utf-8"), "html.parser")
     assert sorted(alts) == sorted(img["alt"] for img in soup.find_all("img"))

@@ -34,7 +34,7 @@ def _check_report(result, gemeente: str):
     # no code: no input prompts, no source of the setup cell, no tracebacks
     assert "In [" not in html and "ch = Chapter(" not in html
     assert "Traceback" not in html and 'class="error"' not in html
-    assert len(re.findall(r'<img [^>]*src="data:image/png;base64,', html)) >= 15
+    assert len(re.findall(r'<img [^>]*src="data:image/svg\+xml;base64,', html)) >= 15
     assert "http://" not in html.replace("http://www.w3.org", "")
     assert gemeente in html
     assert "Bron: Statbel" in html and "VDAB" in html

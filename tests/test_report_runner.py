@@ -873,6 +873,41 @@ def test_save_figure_and_save_table(tmp_path):
         save_table(pd.DataFrame(), "../weg", tmp_path)
 
 
+def test_render_figure_lays_out_once_and_keeps_the_figure_usable(tmp_path):
+    import re as regex
+
+    from matplotlib.figure import Figure
+
+    from lsbanalysis.report.outputs import render_figure
+
+    def figure():
+        fig = Figure(figsize=(6, 3), layout="constrained")
+        ax = fig.subplots()
+        image = ax.imshow([[1, 2], [3, 4]])
+        fig.colorbar(image, ax=ax, label="een lange eenheid")  # needs the engine's room
+        fig.suptitle("Titel")
+        return fig
+
+    fig = figure()
+    engine = fig.get_layout_engine()
+    rendered = render_figure(fig, "kaart", tmp_path, display_dpi=100)
+    assert fig.get_layout_engine() is engine  # restored for whoever uses the figure next
+    png = (tmp_path / "figures" / "kaart.png").read_bytes()
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    svg = (tmp_path / "figures" / "kaart.svg").read_text()
+    assert svg == rendered.svg
+    pt_w, pt_h = (float(v) for v in regex.search(r'width="([\d.]+)pt" height="([\d.]+)pt"',
+                                                  svg).groups())
+    # the same tight box for both files and for the size in the report
+    assert abs(width - pt_w / 72 * 150) <= 1 and abs(height - pt_h / 72 * 150) <= 1
+    assert abs(rendered.display_size[0] - width / 1.5) <= 1
+    assert rendered.display_size[0] < 600  # cropped to the drawing, not the 6-inch canvas
+    fig.savefig(tmp_path / "daarna.png")  # still a normal figure
+    again = render_figure(figure(), "kaart", tmp_path, display_dpi=100)
+    assert again.svg == rendered.svg  # the same figure gives identical files
+    assert (tmp_path / "figures" / "kaart.png").read_bytes() == png
+
+
 def test_code_digest_follows_cells_and_package_not_outputs(tmp_path):
     notebooks, package = tmp_path / "nb", tmp_path / "pkg"
     shutil.copytree(NOTEBOOKS, notebooks)

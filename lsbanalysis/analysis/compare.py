@@ -489,6 +489,25 @@ class Comparison:
                                       indicators=self.requested)
 
     @cached_property
+    def age_structure(self):
+        """Inhabitants per 5-year band of the target, its group and the Flemish Region in the
+        latest year up to the comparison's year (the population pyramid); raises
+        :class:`~lsbanalysis.analysis.structure.AgeStructureError` when there is none.
+        Computed with the comparison for a report, so a chapter needs no engine of its own."""
+        from lsbanalysis.analysis.structure import age_structure
+
+        return age_structure(self.engine.ds, self.target, self.group, upto=self.year)
+
+    @cached_property
+    def year_to_date(self):
+        """The target's building permits of the incomplete last year against the same months
+        a year earlier (:func:`~lsbanalysis.analysis.partial_year.year_to_date`); raises
+        :class:`~lsbanalysis.analysis.partial_year.PartialYearError` when there is none."""
+        from lsbanalysis.analysis.partial_year import year_to_date
+
+        return year_to_date(self.engine.ds, self.target)
+
+    @cached_property
     def history(self) -> pd.DataFrame:
         """The same rows as ``table`` over all years (trends); built on first use."""
         raw = self.raw_history if self.raw_history is not None else self._raw_history_again()

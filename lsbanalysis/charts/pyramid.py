@@ -64,9 +64,12 @@ def population_pyramid(c, year: int | None = None, *, region: bool = True,
     an age structure up to the comparison's last year (its reference year, if any). The counts
     are read from ``ds`` (default: the dataset the comparison was made from).
     """
-    ds = ds if ds is not None else c.engine.ds
-    s = age_structure(ds, c.target, c.group, year, upto=None if year else _default_upto(c),
-                      benchmarks=("region",) if region else ())
+    if year is None and region and (ds is None or ds is c.engine.ds):
+        s = c.age_structure  # the comparison's own (computed once, shared with a report)
+    else:
+        s = age_structure(ds if ds is not None else c.engine.ds, c.target, c.group, year,
+                          upto=None if year else _default_upto(c),
+                          benchmarks=("region",) if region else ())
     bands = list(s.bands)
     n = len(bands)
     y = np.arange(n)

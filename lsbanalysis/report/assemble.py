@@ -1,8 +1,9 @@
 """Executed chapter notebooks → ONE self-contained HTML analyserapport.
 
-The file works offline and can be mailed: the stylesheet is inlined, PNG images are embedded as
-``data:`` URIs, SVG images are inlined (their ids prefixed so that figures cannot collide), and
-nothing is loaded from elsewhere (scripts in HTML outputs are removed).
+The file works offline and can be mailed: the stylesheet is inlined, PNG images and the charts
+(SVG, with their text alternative) are embedded as ``data:`` URIs, other SVG images are inlined
+(their ids prefixed so that figures cannot collide), and nothing is loaded from elsewhere
+(scripts in HTML outputs are removed).
 
 What a chapter shows
   * markdown cells, rendered (they carry the explanatory text); headings get ids, and level-1/2
@@ -28,6 +29,7 @@ names the report), and an annex with the checksums of the source files.
 
 from __future__ import annotations
 
+import base64
 import html
 import itertools
 import re
@@ -250,15 +252,18 @@ class _Chapter:
             return f'<div class="{css}">\n{value}\n</div>\n'
         if mime == "text/markdown":
             return f'<div class="output markdown">\n{self.render_markdown(value)}</div>\n'
-        if mime == "image/svg+xml":
+        metadata = metadata if isinstance(metadata, Mapping) else {}
+        if mime == "image/svg+xml" and not metadata.get(FIGURE_METADATA):
             self.figures += 1
             svg = _namespace_svg(value, f"f{next(self.svg_counter)}-")
             return f'<figure class="figure">\n{svg}\n</figure>\n'
-        if mime in ("image/png", "image/jpeg"):
+        if mime in ("image/svg+xml", "image/png", "image/jpeg"):
             self.figures += 1
-            b64 = "".join(value.split())
+            if mime == "image/svg+xml":  # a chart: an image with its alt text, not inline
+                b64 = base64.b64encode(value.encode("utf-8")).decode("ascii")
+            else:
+                b64 = "".join(value.split())
             size = ""
-            metadata = metadata if isinstance(metadata, Mapping) else {}
             meta = metadata.get(mime, {})
             for attr in ("width", "height"):
                 if isinstance(meta.get(attr), int | float):

@@ -22,8 +22,6 @@ With a reference year (``jaar``) an indicator may have no value up to that year;
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 from pathlib import Path
 
@@ -37,12 +35,12 @@ from lsbanalysis.charts.alttext import listing
 from lsbanalysis.report import tables
 from lsbanalysis.report.outputs import (
     FIGURE_METADATA,
-    save_figure,
+    render_figure,
     save_table,
     shared_text_metrics,
 )
 
-#: Resolution of the PNG shown in the report (the saved PNG next to it has 150 dpi).
+#: Pixels per inch of a chart in the report (its SVG; the saved PNG next to it has 150 dpi).
 DISPLAY_DPI = 100
 
 
@@ -186,22 +184,17 @@ class Chapter:
         if alt is not None:
             frame = table if table is not None else pd.DataFrame()
             attach(fig, ChartText(alt, self.caption(name), frame, frame))
-        save_figure(fig, name, self.output_dir)
-        buffer = io.BytesIO()
-        with shared_text_metrics():
-            fig.savefig(buffer, format="png", dpi=DISPLAY_DPI, bbox_inches="tight",
-                        facecolor="white", metadata={"Software": None})
+        rendered = render_figure(fig, name, self.output_dir, display_dpi=DISPLAY_DPI)
         plt.close(fig)
-        png = buffer.getvalue()
-        width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-        meta: dict = {"image/png": {"width": width, "height": height}}
+        width, height = rendered.display_size
+        meta: dict = {"image/svg+xml": {"width": width, "height": height}}
         text = describe(fig)
         if text is not None:
             meta[FIGURE_METADATA] = {"name": name, "alt": text.alt, "caption": text.caption}
             if len(text.table.columns):
                 meta[FIGURE_METADATA]["table"] = tables.html_table(
                     text.table, text.caption, highlight=self.gemeente)
-        display({"image/png": base64.b64encode(png).decode("ascii"),
+        display({"image/svg+xml": rendered.svg,
                  "text/plain": text.alt if text is not None else f"Figuur {name}"},
                 raw=True, metadata=meta)
 
@@ -245,10 +238,10 @@ class Chapter:
     def year_to_date(self, name: str = "vergunningen_lopend_jaar") -> None:
         """The building permits of the incomplete last year against the same months a year
         earlier: a table, never presented as a full year; not shown after a reference year."""
-        from lsbanalysis.analysis.partial_year import PartialYearError, year_to_date
+        from lsbanalysis.analysis.partial_year import PartialYearError
 
         try:
-            ytd = year_to_date(self.ds, self.target)
+            ytd = self.c.year_to_date
         except PartialYearError as exc:
             self.md(f"*{exc}*")
             return

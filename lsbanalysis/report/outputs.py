@@ -14,9 +14,11 @@ with the call (they display nothing in a notebook), so a chapter needs no traili
 from __future__ import annotations
 
 import functools
+import io
 import re
 import weakref
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -63,10 +65,9 @@ def _target(output_dir: str | Path, sub: str, name: str, suffixes: tuple[str, ..
 def shared_text_metrics():
     """Measure each text once per renderer kind and resolution while a figure is made and saved.
 
-    A figure is saved three times (PNG at 150 dpi, SVG, the PNG shown at 100 dpi), each time
-    laid out with one renderer and drawn with another (a map is also laid out once to place
-    its labels); matplotlib caches text sizes per renderer object, so it measures every label
-    again each time. A text's size depends only on
+    A figure is laid out with one renderer and drawn with others (PNG, SVG; a map is also
+    laid out once to place its labels); matplotlib caches text sizes per renderer object, so
+    it measures every label again each time. A text's size depends only on
     the kind of renderer, its resolution and the hinting settings, so within this block the
     measurements are shared by key. The files are byte for byte the ones matplotlib writes
     without it (checked by ``scripts/compare_reports.py``). Without matplotlib's private
@@ -101,6 +102,73 @@ def shared_text_metrics():
         matplotlib.text._get_text_metrics_function = original
 
 
+@dataclass(frozen=True)
+class RenderedFigure:
+    """The files :func:`render_figure` wrote, the SVG's text and the figure's size in pixels
+    at ``display_dpi`` (its size in the report)."""
+
+    files: SavedFiles
+    svg: str
+    display_size: tuple[int, int]
+
+
+@contextmanager
+def _layout_done(fig):
+    """Keep the figure's layout as it is while it is saved (the layout engine restored
+    afterwards); the layout does not depend on the output format.
+
+    No engine at all rather than ``"none"``: with ``"none"`` matplotlib keeps a placeholder
+    engine and still lays the figure out (a draw without rendering) before every save.
+    """
+    engine = fig.get_layout_engine()
+    if engine is None:
+        yield
+        return
+    with matplotlib.rc_context({"figure.autolayout": False,
+                                "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)
+    try:
+        yield
+    finally:
+        fig.set_layout_engine(engine)
+
+
+def render_figure(fig, name: str, output_dir: str | Path, *, dpi: int = PNG_DPI,
+                  display_dpi: int = 100) -> RenderedFigure:
+    """Write ``<name>.png`` (``dpi``) and ``<name>.svg`` (and, for a chart of
+    :mod:`lsbanalysis.charts`, the values it draws as ``<name>.csv``) under
+    ``<output_dir>/figures``.
+
+    The figure is laid out and its tight box measured once, then drawn once per file;
+    matplotlib's ``bbox_inches="tight"`` would redo both for every file. The files carry no
+    creation date, so an unchanged figure gives identical files.
+    """
+    base = _target(output_dir, FIGURES, name, (".png", ".svg"))
+    png, svg = base.with_name(base.name + ".png"), base.with_name(base.name + ".svg")
+    with shared_text_metrics():
+        fig.draw_without_rendering()  # the layout, once
+        box = fig.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
+        with _layout_done(fig):
+            fig.savefig(png, format="png", dpi=dpi, bbox_inches=box,
+                        metadata={"Software": None})
+            vector = io.BytesIO()
+            with matplotlib.rc_context({"svg.hashsalt": "lsbanalysis"}):  # stable ids
+                fig.savefig(vector, format="svg", bbox_inches=box, metadata={"Date": None})
+    svg.write_bytes(vector.getvalue())
+    size = (round(box.width * display_dpi), round(box.height * display_dpi))
+
+    from lsbanalysis.charts.alttext import describe
+
+    text = describe(fig)
+    if text is None or not len(text.data.columns):
+        files = SavedFiles((SavedFile(png), SavedFile(svg)))
+    else:
+        csv = base.with_name(base.name + ".csv")
+        text.data.to_csv(csv, sep=";", decimal=",", encoding="utf-8-sig", index=False)
+        files = SavedFiles((SavedFile(png), SavedFile(svg), SavedFile(csv)))
+    return RenderedFigure(files, vector.getvalue().decode("utf-8"), size)
+
+
 def save_figure(fig, name: str, output_dir: str | Path, *, dpi: int = PNG_DPI) -> SavedFiles:
     """Write a matplotlib figure as ``<output_dir>/figures/<name>.png`` and ``.svg``, and for
     a chart of :mod:`lsbanalysis.charts` the values it draws as ``<name>.csv``.
@@ -108,21 +176,7 @@ def save_figure(fig, name: str, output_dir: str | Path, *, dpi: int = PNG_DPI) -
     Returns ``(png_path, svg_path)`` (and the CSV path). The files carry no creation date, so an
     unchanged figure gives identical files.
     """
-    base = _target(output_dir, FIGURES, name, (".png", ".svg"))
-    png, svg = base.with_name(base.name + ".png"), base.with_name(base.name + ".svg")
-    with shared_text_metrics():
-        fig.savefig(png, format="png", dpi=dpi, bbox_inches="tight",
-                    metadata={"Software": None})
-        with matplotlib.rc_context({"svg.hashsalt": "lsbanalysis"}):  # stable ids in the SVG
-            fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
-    from lsbanalysis.charts.alttext import describe
-
-    text = describe(fig)
-    if text is None or not len(text.data.columns):
-        return SavedFiles((SavedFile(png), SavedFile(svg)))
-    csv = base.with_name(base.name + ".csv")
-    text.data.to_csv(csv, sep=";", decimal=",", encoding="utf-8-sig", index=False)
-    return SavedFiles((SavedFile(png), SavedFile(svg), SavedFile(csv)))
+    return render_figure(fig, name, output_dir, dpi=dpi).files
 
 
 def save_table(

@@ -28,6 +28,7 @@ another report's comparison.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import time
@@ -51,12 +52,22 @@ class SharedDataError(LsbError):
 
 
 def prepare(ds, target, group, jaar) -> Comparison:
-    """The report's comparison with what the chapters need first: history and the
-    arrondissement comparison of the maps."""
+    """The report's comparison with what the chapters need first: history, the
+    arrondissement comparison of the maps, the age structure of the pyramid and the permits
+    of the incomplete last year."""
     reference = group.id if group.id != "lijst" else list(group.codes)
+    from lsbanalysis.analysis.partial_year import PartialYearError
+    from lsbanalysis.analysis.structure import AgeStructureError
+
     c = ds.compare(target, reference, year=jaar)
     for name in ("history", "area"):
         getattr(c, name)
+    # Cached with the comparison, so that no chapter needs an engine of its own (building
+    # one costs a kernel more than a second); without data the chapter says why.
+    for name, absent in (("age_structure", AgeStructureError),
+                         ("year_to_date", PartialYearError)):
+        with contextlib.suppress(absent):
+            getattr(c, name)
     return c
 
 
