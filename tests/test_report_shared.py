@@ -77,6 +77,37 @@ def test_the_chapters_read_the_runners_comparison_and_findings(ds, store, tmp_pa
     assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
 
 
+def test_what_the_runner_could_not_compute_the_chapter_computes_and_explains(ds, store,
+                                                                           tmp_path):
+    from lsbanalysis.analysis.structure import AgeStructureError
+
+    c, path, p = prepared(ds, store, tmp_path)
+    shared.write_findings(shared.prepare_findings(c), path)
+    with shared.findings_path(path).open("rb") as f:
+        later = pickle.load(f)["later"]
+    assert {"findings", "synthesis"} <= set(later) and "age_structure" not in later
+    read = shared.read(path, p, lsbanalysis.load(store))
+    with pytest.raises(AgeStructureError):  # the miniature store has no age bands
+        read.age_structure  # noqa: B018
+
+
+@pytest.mark.slow
+def test_the_pyramid_and_the_permits_travel_so_a_chapter_builds_no_engine(tmp_path):
+    embedded = lsbanalysis.load()  # the committed store: real figures
+    c0 = embedded.compare("Herenthout", "ISOM")
+    p = {"gemeente": "Herenthout", "referentie": "ISOM", "jaar": None,
+         "store_dir": str(embedded.store_dir)}
+    path = tmp_path / shared.SHARED_FILE
+    c = shared.prepare(embedded, c0.target, c0.group, None)
+    shared.write(c, path, p)
+    shared.write_findings(shared.prepare_findings(c), path)
+    other = lsbanalysis.load()
+    read = shared.read(path, p, other)
+    pd.testing.assert_frame_equal(read.age_structure.table, c.age_structure.table)
+    pd.testing.assert_frame_equal(read.year_to_date.table, c.year_to_date.table)
+    assert "engine" not in other.__dict__
+
+
 def test_a_chapter_waits_for_the_findings_the_runner_is_computing(ds, store, tmp_path):
     c, path, p = prepared(ds, store, tmp_path)
     read = shared.read(path, p, lsbanalysis.load(store))

@@ -204,6 +204,14 @@ class Engine:
         return self.rows.iloc[self._rows_by_indicator.get(indicator, [])]
 
     @cached_property
+    def age_bands(self):
+        """Inhabitants per 5-year band of every municipality and year (the age structures;
+        built on first use, once)."""
+        from lsbanalysis.analysis.structure import BandIndex
+
+        return BandIndex(self.ds)
+
+    @cached_property
     def spread(self):
         """Flemish spread and chance margins of every indicator (built on first use, once)."""
         from lsbanalysis.analysis.catalogue.selection import load_selection

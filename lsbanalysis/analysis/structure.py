@@ -107,19 +107,31 @@ def _band_rows(ds) -> pd.DataFrame:
     })
 
 
-def _target_years(rows: pd.DataFrame, engine, target: Municipality) -> dict[int, str]:
-    """Year → geography version of the years in which every unit of ``target`` has counts."""
-    out: dict[int, str] = {}
-    for (year, version), part in rows.groupby(["year", "geo_version"], sort=True):
-        units = engine.units(target.nis, str(version))
-        if units and set(units) <= set(part["nis"]):
-            out[int(year)] = str(version)
-    return out
+class BandIndex:
+    """The band counts of a dataset (:func:`_band_rows`) and, per year and geography version,
+    the municipalities that have them; made once per dataset (``Engine.age_bands``)."""
+
+    def __init__(self, ds) -> None:
+        self.rows = _band_rows(ds)
+        self.present: dict[tuple[int, str], set[str]] = {
+            (int(year), str(version)): set(nis)
+            for (year, version), nis in self.rows.groupby(["year", "geo_version"],
+                                                          sort=True)["nis"]}
+
+    def target_years(self, engine, target: Municipality) -> dict[int, str]:
+        """Year → geography version of the years in which every unit of ``target`` has
+        counts."""
+        out: dict[int, str] = {}
+        for (year, version), present in self.present.items():
+            units = engine.units(target.nis, version)
+            if units and set(units) <= present:
+                out[year] = version
+        return out
 
 
 def structure_years(ds, target: Municipality) -> list[int]:
     """The years with an age structure for ``target`` (every unit it is made of present)."""
-    return sorted(_target_years(_band_rows(ds), ds.engine, target))
+    return sorted(ds.engine.age_bands.target_years(ds.engine, target))
 
 
 def _sum_units(part: pd.DataFrame, units: list[str]) -> pd.DataFrame | None:
@@ -151,8 +163,8 @@ def age_structure(
         raise LsbError(f"benchmarks: onbekend niveau {unknown[0]!r}; kies uit "
                        f"{', '.join(BENCHMARK_LEVELS)}.")
     engine = ds.engine
-    rows = _band_rows(ds)
-    versions = _target_years(rows, engine, target)
+    rows = engine.age_bands.rows
+    versions = engine.age_bands.target_years(engine, target)
     available = sorted(versions)
     if year is not None:
         if int(year) not in available:

@@ -21,7 +21,7 @@ def _indicator(c, indicator: str):
 
 def _indicator_rows(c, indicator: str) -> tuple:
     ind = _indicator(c, indicator)
-    rows = c.table[c.table["indicator"] == indicator]
+    rows = c.rows(indicator)
     if rows.empty:
         raise LsbError(
             f"{ind.short}: geen gegevens in deze vergelijking voor {c.target.name}"

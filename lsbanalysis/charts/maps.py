@@ -79,7 +79,7 @@ def group_map(c, indicator: str, scope: str = "arrondissement", *, ds=None,
     if ds is None:
         raise LsbError("Geen dataset bij deze vergelijking: geef ds= mee.")
     ind = _indicator(c, indicator)
-    own = c.table[c.table["indicator"] == indicator]
+    own = c.rows(indicator)
     year = int(own["year"].iloc[0]) if len(own) else None
     if scope == "arrondissement":
         area = c.area if ds is own_ds and len(own) else ds.compare(

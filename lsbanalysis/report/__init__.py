@@ -8,14 +8,21 @@ Chapter notebooks save their figures and tables with :func:`save_figure` / :func
 
 The names below are imported on first use (PEP 562): a chapter kernel that needs only
 ``lsbanalysis.report.chapter`` and ``tables`` then does not import the runner and the
-assembler, whose nbformat imports jsonschema, which builds the RFC 3987 grammar on import
-(more than a second per kernel).
+assembler, nor their nbformat and jsonschema.
 
 Many municipalities in one run, with an overview page: :func:`lsbanalysis.report.batch.run_batch`
 (``lsb report --alle``).
 """
 
+import sys
 from importlib import import_module
+
+# The runner and the batch validate notebooks with nbformat, whose jsonschema builds the
+# RFC 3987 grammar of rfc3987_syntax on import (when installed, as Jupyter's dependencies
+# install it) for its "iri" format checks: 1.6 s per process, for formats the notebook schema
+# does not use. Marked absent, jsonschema leaves those two checks out (``make bench``:
+# "import the report runner").
+sys.modules.setdefault("rfc3987_syntax", None)
 
 _EXPORTS = {
     "CHAPTERS": "runner",

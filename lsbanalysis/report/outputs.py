@@ -29,6 +29,9 @@ TABLES = "tables"
 #: Key of the display metadata that carries a chart's alt text and data table to the report.
 FIGURE_METADATA = "lsbanalysis/figure"
 PNG_DPI = 150
+#: zlib level of the PNG files: 3 instead of Pillow's 6 takes a third less time for 2-3 % more
+#: bytes (measured on a report's charts).
+PNG_LEVEL = 3
 
 _NAME = re.compile(r"[\w][\w.-]*")
 
@@ -150,7 +153,7 @@ def render_figure(fig, name: str, output_dir: str | Path, *, dpi: int = PNG_DPI,
         box = fig.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
         with _layout_done(fig):
             fig.savefig(png, format="png", dpi=dpi, bbox_inches=box,
-                        metadata={"Software": None})
+                        metadata={"Software": None}, pil_kwargs={"compress_level": PNG_LEVEL})
             vector = io.BytesIO()
             with matplotlib.rc_context({"svg.hashsalt": "lsbanalysis"}):  # stable ids
                 fig.savefig(vector, format="svg", bbox_inches=box, metadata={"Date": None})

@@ -13,8 +13,9 @@ Two files, so that the chapters start drawing as soon as they can:
 1. ``.gedeeld.pickle`` (:func:`prepare`, :func:`write`): the comparison with its history and
    the arrondissement comparison of the maps; the chapters start when it is there.
 2. ``.gedeeld.pickle.vaststellingen`` (:func:`prepare_findings`, :func:`write_findings`): the
-   findings and the kernvaststellingen, computed meanwhile. A chapter that asks for them before
-   the runner has written them waits for the file (they are usually shown at a chapter's end).
+   findings, the kernvaststellingen, the age structure and the permits of the incomplete year
+   (:data:`LATER`), computed meanwhile. A chapter that asks for them before the runner has
+   written them waits for the file.
 
 Each is a pickle (:mod:`pickle`) of the :class:`~lsbanalysis.analysis.compare.Comparison`
 without its engine (it would carry the whole dataset), resp. of its findings: what was computed
@@ -41,7 +42,7 @@ from lsbanalysis.errors import LsbError
 #: Name of the file in the build folder (removed before publishing).
 SHARED_FILE = ".gedeeld.pickle"
 FINDINGS_SUFFIX = ".vaststellingen"
-FORMAT = 2
+FORMAT = 3
 #: Seconds a chapter waits for the findings before it gives up (a runner that fails stops
 #: the chapters' kernels long before).
 WAIT = 600.0
@@ -52,28 +53,31 @@ class SharedDataError(LsbError):
 
 
 def prepare(ds, target, group, jaar) -> Comparison:
-    """The report's comparison with what the chapters need first: history, the
-    arrondissement comparison of the maps, the age structure of the pyramid and the permits
-    of the incomplete last year."""
+    """The report's comparison with what the chapters need first: history and the
+    arrondissement comparison of the maps."""
     reference = group.id if group.id != "lijst" else list(group.codes)
-    from lsbanalysis.analysis.partial_year import PartialYearError
-    from lsbanalysis.analysis.structure import AgeStructureError
-
     c = ds.compare(target, reference, year=jaar)
     for name in ("history", "area"):
         getattr(c, name)
-    # Cached with the comparison, so that no chapter needs an engine of its own (building
-    # one costs a kernel more than a second); without data the chapter says why.
-    for name, absent in (("age_structure", AgeStructureError),
-                         ("year_to_date", PartialYearError)):
-        with contextlib.suppress(absent):
-            getattr(c, name)
     return c
 
 
+#: Computed while the chapters already run and written to the second file: the findings, the
+#: kernvaststellingen, the pyramid's age structure and the permits of the incomplete year, so
+#: that no chapter needs an engine of its own (building one costs a kernel over a second).
+LATER = ("findings", "synthesis", "age_structure", "year_to_date")
+
+
 def prepare_findings(c: Comparison) -> Comparison:
-    """Compute the findings and the kernvaststellingen of ``c`` (in place)."""
+    """Compute what :data:`LATER` names for ``c`` (in place); without data for the age
+    structure or the permits the chapter says why, as it would on its own."""
+    from lsbanalysis.analysis.partial_year import PartialYearError
+    from lsbanalysis.analysis.structure import AgeStructureError
+
     c.findings, c.synthesis  # noqa: B018 - cached properties, computed here
+    for name in ("age_structure", "year_to_date"):
+        with contextlib.suppress(AgeStructureError, PartialYearError):
+            getattr(c, name)
     return c
 
 
@@ -84,8 +88,8 @@ def findings_path(path: str | Path) -> Path:
 def write(c: Comparison, path: str | Path, parameters: dict) -> Path:
     """Pickle comparison ``c`` with the chapter ``parameters`` it answers (gemeente,
     referentie, jaar, store_dir)."""
-    state = dict(c.__dict__)  # the findings follow in their own file
-    for name in ("findings", "synthesis"):
+    state = dict(c.__dict__)  # what is computed later follows in its own file
+    for name in LATER:
         c.__dict__.pop(name, None)
     try:
         return _dump(Path(path), {"format": FORMAT, "parameters": _key(parameters),
@@ -95,9 +99,9 @@ def write(c: Comparison, path: str | Path, parameters: dict) -> Path:
 
 
 def write_findings(c: Comparison, path: str | Path) -> Path:
-    """Pickle the findings and kernvaststellingen of ``c`` next to its comparison file."""
-    return _dump(findings_path(path), {"format": FORMAT, "findings": c.findings,
-                                       "synthesis": c.synthesis})
+    """Pickle what :data:`LATER` names and ``c`` has computed next to its comparison file."""
+    later = {name: c.__dict__[name] for name in LATER if name in c.__dict__}
+    return _dump(findings_path(path), {"format": FORMAT, "later": later})
 
 
 def _dump(path: Path, payload: dict) -> Path:
@@ -141,33 +145,43 @@ def read(path: str | Path, parameters: dict, ds=None) -> Comparison:
 
 
 class SharedComparison(Comparison):
-    """A comparison read from the runner's files: findings and kernvaststellingen come from
-    the second file, waited for when asked before the runner wrote it."""
+    """A comparison read from the runner's files: what :data:`LATER` names comes from the
+    second file, waited for when asked before the runner wrote it; what the runner could not
+    compute (no age structure, say) is computed here, and says why."""
 
     _findings_file: Path
 
-    def _findings_payload(self) -> dict:
-        deadline = time.monotonic() + WAIT
-        while not self._findings_file.exists():
-            if time.monotonic() > deadline:
-                raise SharedDataError(
-                    f"De vaststellingen ({self._findings_file}) zijn na {WAIT:g} s nog niet "
-                    "berekend."
-                )
-            time.sleep(0.02)
-        return _load(self._findings_file)
+    def _later(self, name: str):
+        if "_later_payload" not in self.__dict__:
+            deadline = time.monotonic() + WAIT
+            while not self._findings_file.exists():
+                if time.monotonic() > deadline:
+                    raise SharedDataError(
+                        f"De vaststellingen ({self._findings_file}) zijn na {WAIT:g} s nog niet "
+                        "berekend."
+                    )
+                time.sleep(0.02)
+            self.__dict__["_later_payload"] = _load(self._findings_file)["later"]
+        later = self.__dict__["_later_payload"]
+        if name in later:
+            return later[name]
+        return getattr(Comparison, name).func(self)
 
     @cached_property
     def findings(self):
-        payload = self._findings_payload()
-        self.__dict__.setdefault("synthesis", payload["synthesis"])
-        return payload["findings"]
+        return self._later("findings")
 
     @cached_property
     def synthesis(self):
-        payload = self._findings_payload()
-        self.__dict__.setdefault("findings", payload["findings"])
-        return payload["synthesis"]
+        return self._later("synthesis")
+
+    @cached_property
+    def age_structure(self):
+        return self._later("age_structure")
+
+    @cached_property
+    def year_to_date(self):
+        return self._later("year_to_date")
 
 
 def _key(parameters: dict) -> dict:

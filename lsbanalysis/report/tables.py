@@ -32,7 +32,6 @@ def key_figures(c, indicators: list[str] | None = None, compact: bool = False) -
     ``compact`` (the summary): without the province, short headers, the rank as '6/7', numbers
     that do not wrap.
     """
-    t = c.table
     ids = indicators or [i.id for i in c.indicators]
     cols = {
         ("target", None): c.target.name,
@@ -47,7 +46,7 @@ def key_figures(c, indicators: list[str] | None = None, compact: bool = False) -
         cols[("aggregate", None)] = c.group.id if c.group.id != "lijst" else "Groep"
     rows = []
     for iid in ids:
-        part = t[t["indicator"] == iid]
+        part = c.rows(iid)  # object text columns: quick to filter further
         if part.empty:
             continue
         ind = c.catalogue[iid]
