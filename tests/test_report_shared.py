@@ -207,4 +207,21 @@ def test_shared_text_metrics_leave_the_files_unchanged():
         with shared_text_metrics():  # re-entrant: the outer measurements stay
             nested = render("png", 150)
     assert shared_ == plain and nested == plain[0]
-    assert not getattr(matplotlib.text._get_text_metrics_function, "_lsb_shared", False)
+    hook = (getattr(matplotlib.text, "_get_text_metrics_function", None)
+            or matplotlib.text._get_text_metrics_with_cache)  # matplotlib 3.11 or 3.8-3.10
+    assert not getattr(hook, "_lsb_shared", False)  # restored after the block
+
+
+def test_shared_text_metrics_measure_each_text_once_per_renderer_kind(monkeypatch):
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    calls = []
+    measure = RendererAgg.get_text_width_height_descent
+    monkeypatch.setattr(RendererAgg, "get_text_width_height_descent",
+                        lambda self, *a: calls.append(a[0]) or measure(self, *a))
+    fig = Figure(figsize=(4, 3), layout="constrained")
+    fig.subplots().set_title("Werkzoekendengraad, 2024")
+    with shared_text_metrics():
+        fig.draw_without_rendering()
+        fig.get_tightbbox()  # another Agg renderer at the same resolution
+    assert calls.count("Werkzoekendengraad, 2024") == 1

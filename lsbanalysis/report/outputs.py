@@ -70,19 +70,26 @@ def shared_text_metrics():
 
     A figure is laid out with one renderer and drawn with others (PNG, SVG; a map is also
     laid out once to place its labels); matplotlib caches text sizes per renderer object, so
-    it measures every label again each time. A text's size depends only on
-    the kind of renderer, its resolution and the hinting settings, so within this block the
-    measurements are shared by key. The files are byte for byte the ones matplotlib writes
-    without it (checked by ``scripts/compare_reports.py``). Without matplotlib's private
-    ``text._get_text_metrics_function`` (another version) nothing changes.
+    it measures every label again each time. A text's size depends only on the kind of
+    renderer, its resolution and the hinting settings, so within this block the measurements
+    are shared by key. The files are byte for byte the ones matplotlib writes without it
+    (tests/test_report_shared.py). The hook is private to matplotlib:
+    ``text._get_text_metrics_function`` (3.11) or ``text._get_text_metrics_with_cache``
+    (3.8–3.10); without either nothing changes.
     """
-    original = getattr(matplotlib.text, "_get_text_metrics_function", None)
+    if hasattr(matplotlib.text, "_get_text_metrics_function"):
+        name = "_get_text_metrics_function"
+    elif hasattr(matplotlib.text, "_get_text_metrics_with_cache"):
+        name = "_get_text_metrics_with_cache"
+    else:
+        name = None
+    original = getattr(matplotlib.text, name) if name else None
     if original is None or getattr(original, "_lsb_shared", False):  # absent, or already on
         yield
         return
     shared: dict[tuple, object] = {}
 
-    def metrics_function(renderer):
+    def measurer(renderer):
         key = (type(renderer), getattr(renderer, "dpi", None),
                matplotlib.rcParams["text.hinting"], matplotlib.rcParams["text.hinting_factor"])
         if key not in shared:
@@ -97,12 +104,19 @@ def shared_text_metrics():
         ref[0] = weakref.ref(renderer)  # the renderer now in use measures what is new
         return measure
 
-    metrics_function._lsb_shared = True
-    matplotlib.text._get_text_metrics_function = metrics_function
+    if name == "_get_text_metrics_function":
+        hook = measurer
+    else:
+        def hook(renderer, text, fontprop, ismath, dpi):
+            # a copy as the key, as matplotlib does: later changes to fontprop stay out
+            return measurer(renderer)(text, fontprop.copy(), ismath, dpi)
+
+    hook._lsb_shared = True
+    setattr(matplotlib.text, name, hook)
     try:
         yield
     finally:
-        matplotlib.text._get_text_metrics_function = original
+        setattr(matplotlib.text, name, original)
 
 
 @dataclass(frozen=True)
