@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from lsbanalysis.analysis.compare import BENCHMARK_LEVELS, MAP_NOTES, left_out_note
@@ -92,19 +93,30 @@ def _band_rows(ds) -> pd.DataFrame:
     parsed = {m: hit.groups() for m, hit in parsed.items() if hit}
     rows = obs[obs["measure"].isin(list(parsed)) & obs["level"].eq("municipality")]
     rows = rows[rows["period"].astype(str).str.fullmatch(r"\d{4}")]
-    measure = rows["measure"].astype(str)
+    measure = pd.Series(_objects(rows["measure"]))
     return pd.DataFrame({
-        "nis": rows["nis"].astype(str).to_numpy(),
-        "geo_version": rows["geo_version"].astype(str).to_numpy(),
+        "nis": _objects(rows["nis"]),
+        "geo_version": _objects(rows["geo_version"]),
         "year": rows["year"].to_numpy(dtype=int),
         "sex": measure.map({m: g[0] for m, g in parsed.items()}).to_numpy(dtype=object),
         "band": measure.map({m: _band_label(g[1], g[2]) for m, g in parsed.items()}).to_numpy(
             dtype=object),
         "lower": measure.map({m: int(g[1]) for m, g in parsed.items()}).to_numpy(dtype=int),
         "count": rows["value"].to_numpy(dtype=float),
-        "status": rows["status"].astype(str).to_numpy(dtype=object),
-        "source": rows["source"].astype(str).to_numpy(dtype=object),
+        "status": _objects(rows["status"]),
+        "source": _objects(rows["source"]),
     })
+
+
+def _objects(column: pd.Series) -> np.ndarray:
+    """A text column as Python strings; a categorical one through its codes (converting
+    every row of a categorical to text first costs ten times more)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        if (codes >= 0).all():
+            categories = np.array([str(c) for c in column.cat.categories], dtype=object)
+            return categories[codes]
+    return column.astype(str).to_numpy(dtype=object)
 
 
 class BandIndex:

@@ -27,7 +27,8 @@ ENGINE_NAME = "lsbanalysis-reused-kernel"
 #: Imported when a kernel starts, so the first chapter does not wait for it.
 PRELOAD = "lsbanalysis.report.chapter"
 #: Seconds between two writes of a chapter's executed notebook while it runs.
-SAVE_EVERY = 1.0
+#: (A chapter takes a few seconds: it is written when it starts, on a failing cell and at its end.)
+SAVE_EVERY = 5.0
 
 _rc_at_start: dict | None = None
 
