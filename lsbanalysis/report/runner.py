@@ -629,9 +629,11 @@ def _describe(
     )
 
 
-def _error_outputs(chapter: str, filename: str, title: str, executed: Path) -> _Failure | None:
-    """A failure for the first output of type 'error' in an executed notebook, if any."""
-    nb = nbformat.read(str(executed), as_version=4)
+def _error_outputs(chapter: str, filename: str, title: str, executed: Path,
+                   nb: nbformat.NotebookNode | None = None) -> _Failure | None:
+    """A failure for the first output of type 'error' in an executed notebook (``nb``, read
+    from ``executed`` when not given), if any."""
+    nb = nb if nb is not None else nbformat.read(str(executed), as_version=4)
     for index, cell in enumerate(nb.cells):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
@@ -932,11 +934,14 @@ def _build(plan: _Plan) -> ReportResult:
             for c, f, t in chapters
             if c in errors
         ]
+        read: dict[str, nbformat.NotebookNode] = {}  # each executed notebook read once
         if not failures:
+            read = {c: nbformat.read(str(tmp / "notebooks" / f"{c}.ipynb"), as_version=4)
+                    for c, _, _ in chapters}
             failures = [
                 f
                 for f in (
-                    _error_outputs(c, fn, t, tmp / "notebooks" / f"{c}.ipynb")
+                    _error_outputs(c, fn, t, tmp / "notebooks" / f"{c}.ipynb", read[c])
                     for c, fn, t in chapters
                 )
                 if f is not None
@@ -984,7 +989,8 @@ def _build(plan: _Plan) -> ReportResult:
             store_built_at=ds.manifest.get("built_at"),
             git_commit=git_commit(),
         )
-        executed = [(c, t, tmp / "notebooks" / f"{c}.ipynb") for c, _, t in chapters]
+        executed = [(c, t, read.get(c) or tmp / "notebooks" / f"{c}.ipynb")
+                    for c, _, t in chapters]
         executed[1:1] = exports.sections
         _write_text(tmp / REPORT_FILE, assemble_html(executed, context))
         assemble_seconds = time.perf_counter() - t_assemble
