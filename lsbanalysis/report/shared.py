@@ -144,6 +144,11 @@ def read(path: str | Path, parameters: dict, ds=None) -> Comparison:
     return c.attach(ds) if ds is not None else c
 
 
+def _later_property(name: str) -> cached_property:
+    """A cached property of :class:`SharedComparison` read from the second file."""
+    return cached_property(lambda self: self._later(name))
+
+
 class SharedComparison(Comparison):
     """A comparison read from the runner's files: what :data:`LATER` names comes from the
     second file, waited for when asked before the runner wrote it; what the runner could not
@@ -167,21 +172,10 @@ class SharedComparison(Comparison):
             return later[name]
         return getattr(Comparison, name).func(self)
 
-    @cached_property
-    def findings(self):
-        return self._later("findings")
-
-    @cached_property
-    def synthesis(self):
-        return self._later("synthesis")
-
-    @cached_property
-    def age_structure(self):
-        return self._later("age_structure")
-
-    @cached_property
-    def year_to_date(self):
-        return self._later("year_to_date")
+    findings = _later_property("findings")
+    synthesis = _later_property("synthesis")
+    age_structure = _later_property("age_structure")
+    year_to_date = _later_property("year_to_date")
 
 
 def _key(parameters: dict) -> dict:
