@@ -33,7 +33,7 @@ from shapely.geometry import box
 import lsbanalysis
 from lsbanalysis import fmt
 from lsbanalysis.cli import main
-from lsbanalysis.report import batch, build_report
+from lsbanalysis.report import batch, build_report, runner
 from lsbanalysis.report.assemble import slug
 from lsbanalysis.report.batch import (
     BUILT,
@@ -509,6 +509,55 @@ def test_interrupt_stops_every_worker_and_kernel(store, tmp_path, how, code):
     assert not list(out_root.glob("index-*.html"))
 
 
+# -- kernels kept from one report to the next ------------------------------------------------
+
+KEPT_CHAPTERS = [("kernel", "welke_kernel.ipynb", "Kernel"),
+                 ("inhoud", "per_gemeente.ipynb", "Inhoud")]
+PID = re.compile(r"kernel=(\d+)")
+
+
+def kernel_pid(folder: Path) -> int:
+    """The process that ran the chapter welke_kernel (it prints its PID)."""
+    return int(PID.search((folder / "notebooks" / "kernel.ipynb").read_text()).group(1))
+
+
+def test_kept_kernels_serve_the_next_report_as_new_ones_would(store, tmp_path, monkeypatch):
+    """A batch worker's KernelPool: the next report runs on the same kernel, which starts each
+    chapter like new (welke_kernel fails on a name left by an earlier chapter), so the report is
+    the one a fresh kernel makes; a kernel that ran a failing chapter is not kept; close() ends
+    the kept ones."""
+    monkeypatch.setenv("LSB_TEST_FAIL", "Olen")  # set before any kernel starts: they inherit it
+    monkeypatch.delenv("LSB_TEST_KILL", raising=False)
+
+    def build(gemeente: str, out: str, kernels=None):
+        return build_report(gemeente, "ISOM", out_root=tmp_path / out, notebooks_dir=NOTEBOOKS,
+                            chapters=KEPT_CHAPTERS, store_dir=store, jobs=1, kernels=kernels)
+
+    kept = runner.KernelPool()
+    started: list[int] = []
+    try:
+        first = build("Herenthout", "batch", kept)
+        second = build("Vorselaar", "batch", kept)
+        started.append(kernel_pid(first.folder))
+        assert kernel_pid(second.folder) == started[0] and _alive(started[0])
+        single = build("Vorselaar", "single")
+        assert kernel_pid(single.folder) != started[0]
+
+        def html(result) -> str:
+            return PID.sub("kernel=PID", STAMP.sub("DATUM", result.html.read_text()))
+
+        assert html(second) == html(single)
+        with pytest.raises(runner.ReportError, match="opzettelijke fout voor Olen"):
+            build("Olen", "batch", kept)
+        assert _wait_for(lambda: not _alive(started[0]), 10)  # not kept after the failure
+        third = build("Lille", "batch", kept)
+        started.append(kernel_pid(third.folder))
+        assert started[1] != started[0] and _alive(started[1])
+    finally:
+        kept.close()
+    assert _wait_for(lambda: not any(_alive(pid) for pid in started), 10)
+
+
 # -- the acceptance test: real chapters, embedded store -------------------------------------
 
 
@@ -535,6 +584,19 @@ def test_batch_of_an_arrondissement_with_the_real_chapters(tmp_path, ds):
     assert sorted(r[0] for r in table) == sorted(m.name for m in expected)
     assert len(page.images) >= 8 and all(re.search(r"\d", i["alt"]) for i in page.images)
     assert not page.external
+    # The last one ran on chapter kernels kept from a report before it (two workers, five
+    # reports): the same report as a single run with new kernels makes.
+    last = expected[-1]
+    batch_folder = out_root / f"{slug(last.name)}-arrondissement"
+    single = build_report(last.nis, "arrondissement", out_root=tmp_path / "single", dataset=ds)
+
+    def made(folder: Path) -> dict[str, bytes]:
+        return {p.relative_to(folder).as_posix(): p.read_bytes()
+                for p in sorted((folder / "chapters").rglob("*")) if p.is_file()}
+
+    assert STAMP.sub("DATUM", (batch_folder / "analyserapport.html").read_text()) == \
+        STAMP.sub("DATUM", single.html.read_text())
+    assert made(batch_folder) == made(single.folder)
 
 
 @pytest.mark.slow

@@ -8,7 +8,9 @@ the batch skips the unchanged reports and redoes the failed or changed ones.
 Orchestration
   * ``jobs`` worker processes (spawned, so no thread or lock of this process is copied into
     them), each building one report at a time with ``chapter_jobs`` chapter kernels. A worker
-    loads the store once and passes it to every report it builds (``build_report(dataset=…)``).
+    loads the store once and passes it to every report it builds (``build_report(dataset=…)``),
+    and keeps its chapter kernels from one report to the next (``kernels=``, a
+    :class:`~lsbanalysis.report.runner.KernelPool`).
   * Tasks go to a worker over its own pipe, so the batch always knows which municipality a
     worker holds: a worker that dies (out of memory, killed) fails that municipality only, and
     a new worker takes over the rest.
@@ -348,6 +350,7 @@ def _worker_signals(parent_pid: int) -> None:
 def _worker(conn, settings: dict, parent_pid: int) -> None:
     """A worker process: load the store once, then build the reports it is sent, one by one."""
     _worker_signals(parent_pid)
+    kernels = runner.KernelPool()  # one report after the other on the same chapter kernels
     try:
         import lsbanalysis
 
@@ -361,15 +364,17 @@ def _worker(conn, settings: dict, parent_pid: int) -> None:
             task = conn.recv()
             if task is None:
                 return
-            conn.send(("done", _build_one(ds, task, settings)))
+            conn.send(("done", _build_one(ds, task, settings, kernels)))
     except (KeyboardInterrupt, EOFError, OSError):
         return  # stopped by the batch (or the batch is gone); build_report cleaned up
     finally:
+        kernels.close()
         with contextlib.suppress(OSError):
             conn.close()
 
 
-def _build_one(ds, task: tuple[str, str, str], settings: dict) -> Outcome:
+def _build_one(ds, task: tuple[str, str, str], settings: dict,
+               kernels: runner.KernelPool | None = None) -> Outcome:
     nis, name, slug = task
     start = time.perf_counter()
     outcome = Outcome(nis=nis, name=name, slug=slug, status=FAILED)
@@ -379,7 +384,7 @@ def _build_one(ds, task: tuple[str, str, str], settings: dict) -> Outcome:
             force=settings["force"], notebooks_dir=settings["notebooks_dir"],
             chapters=settings["chapters"], jobs=settings["chapter_jobs"],
             store_dir=settings["store_dir"], lock_timeout=settings["lock_timeout"],
-            pdf=settings["pdf"], dataset=ds,
+            pdf=settings["pdf"], dataset=ds, kernels=kernels,
         )
     except runner.ReportError as exc:
         outcome.reason = _one_line(str(exc))

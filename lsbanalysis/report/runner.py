@@ -72,7 +72,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -404,6 +404,97 @@ class _Kernels:
         for manager in managers:
             self.kill(manager)
 
+    def adopt(self, manager) -> bool:
+        """Register a kernel started by an earlier build (a :class:`KernelPool`'s); False when
+        this build is already stopping (the kernel is then killed)."""
+        with self._lock:
+            if not self.stopping:
+                self._managers.append(manager)
+                return True
+        self.kill(manager)
+        return False
+
+    def release(self, manager) -> bool:
+        """Unregister a kernel that outlives this build; False when the build is stopping."""
+        with self._lock:
+            if self.stopping:
+                return False
+            with suppress(ValueError):
+                self._managers.remove(manager)
+            return True
+
+
+class KernelPool:
+    """Chapter kernels kept from one report to the next, for a process that builds many
+    reports (a batch worker: ``build_report(kernels=pool)``).
+
+    Starting a kernel and importing the chapter module in it costs more than a small chapter,
+    and the kernel's dataset, fonts and boundaries are read on first use; a kept kernel has
+    them. A chapter starts on a kernel made like new all the same (:func:`pool.start_chapter`),
+    so the report is the one a fresh kernel makes (tests/test_report_batch.py compares them).
+    Only a kernel whose chapters all ended normally comes back; one that ran a failing chapter
+    or was interrupted is killed. After :attr:`max_reports` reports a kernel is retired, which
+    bounds what it can accumulate. :meth:`close` kills what is left; a kernel also ends within
+    a second when its process dies (ipykernel watches its parent).
+    """
+
+    def __init__(self, max_reports: int = 40) -> None:
+        self.max_reports = max_reports
+        self._lock = threading.Lock()
+        self._idle: list = []
+        self._uses: dict[int, int] = {}
+        self._closed = False
+
+    def take(self):
+        """A running kernel, or None (the caller starts one and may :meth:`give_back` it)."""
+        from jupyter_core.utils import run_sync
+
+        while True:
+            with self._lock:
+                if not self._idle:
+                    return None
+                manager = self._idle.pop()
+            try:
+                if run_sync(manager.is_alive)():
+                    return manager
+            except Exception:
+                pass
+            self._discard(manager)
+
+    def give_back(self, manager) -> None:
+        """Keep ``manager``'s kernel for the next report (or retire it)."""
+        with self._lock:
+            uses = self._uses.get(id(manager), 0) + 1
+            keep = not self._closed and uses < self.max_reports
+            if keep:
+                self._uses[id(manager)] = uses
+                self._idle.append(manager)
+        if not keep:
+            self._discard(manager)
+
+    def _discard(self, manager) -> None:
+        with self._lock:
+            self._uses.pop(id(manager), None)
+        _shutdown(manager)
+
+    def close(self) -> None:
+        """Kill every kept kernel; the pool keeps no more."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for manager in idle:
+            self._discard(manager)
+
+
+def _shutdown(manager) -> None:
+    """SIGKILL a kernel's process group, wait for it and clean up its files."""
+    from jupyter_core.utils import run_sync
+
+    try:
+        run_sync(manager.shutdown_kernel)(now=True)
+    except Exception:
+        _Kernels.kill(manager)
+
 
 @contextmanager
 def _signals_deferred():
@@ -452,9 +543,10 @@ class _ChapterRun:
     """
 
     def __init__(self, chapters, notebooks_dir: Path, tmp: Path, params: dict,
-                 declared: dict[str, set[str]], shared_path: str) -> None:
+                 declared: dict[str, set[str]], shared_path: str,
+                 kept: KernelPool | None = None) -> None:
         self.notebooks_dir, self.tmp, self.params = notebooks_dir, tmp, params
-        self.declared, self.shared_path = declared, shared_path
+        self.declared, self.shared_path, self.kept = declared, shared_path, kept
         self.kernels = _Kernels()
         self.ready, self.stop = threading.Event(), threading.Event()
         self.todo: queue.SimpleQueue = queue.SimpleQueue()
@@ -467,19 +559,24 @@ class _ChapterRun:
     def worker(self) -> None:
         from jupyter_core.utils import run_sync
 
-        km, start_error = None, None
+        km, start_error, clean = None, None, False
         try:
-            try:
-                km = self.kernels.manager_class()(kernel_name=KERNEL_NAME)
-                run_sync(km.start_kernel)(extra_arguments=pool.kernel_arguments(),
-                                          cwd=str(self.tmp))
-            except Exception as exc:  # reported with the first chapter this worker takes
-                start_error = exc
+            km = self.kept.take() if self.kept is not None else None
+            if km is not None and not self.kernels.adopt(km):
+                return
+            if km is None:
+                try:
+                    km = self.kernels.manager_class()(kernel_name=KERNEL_NAME)
+                    run_sync(km.start_kernel)(extra_arguments=pool.kernel_arguments(),
+                                              cwd=str(self.tmp))
+                except Exception as exc:  # reported with the first chapter this worker takes
+                    start_error = exc
             self.ready.wait()
             while not self.stop.is_set():
                 try:
                     chapter, filename, title = self.todo.get_nowait()
                 except queue.Empty:
+                    clean = start_error is None
                     return
                 if start_error is not None:
                     self.done.put((chapter, title, start_error))
@@ -501,10 +598,11 @@ class _ChapterRun:
                 self.done.put((chapter, title, seconds))
         finally:
             if km is not None:
-                try:  # SIGKILL to its process group, then wait for it and clean up
-                    run_sync(km.shutdown_kernel)(now=True)
-                except Exception:
-                    self.kernels.kill(km)
+                if (clean and self.kept is not None and not self.stop.is_set()
+                        and self.kernels.release(km)):
+                    self.kept.give_back(km)
+                else:
+                    _shutdown(km)
 
     def report(self, say: Callable[[str], None]) -> None:
         """Record and tell the chapters finished since the last call; a failure stops the run
@@ -771,6 +869,7 @@ def build_report(
     progress: Callable[[str], None] | None = None,
     pdf: bool = False,
     dataset=None,
+    kernels: KernelPool | None = None,
 ) -> ReportResult:
     """Make (or keep) the analyserapport of ``gemeente`` compared with ``referentie``.
 
@@ -782,6 +881,8 @@ def build_report(
     ``analyserapport.pdf`` (see :mod:`lsbanalysis.report.pdf`). ``dataset``: the store already
     loaded (``lsbanalysis.load(store_dir)``), reused instead of loading it again, as the batch
     of :mod:`lsbanalysis.report.batch` does per worker; ``store_dir`` is then not read.
+    ``kernels``: chapter kernels kept from an earlier report and for the next one (a batch
+    worker's :class:`KernelPool`); without it the build starts its own and stops them.
     """
     out_root, notebooks_dir = Path(out_root), Path(notebooks_dir)
     chapters = [tuple(c) for c in chapters]
@@ -842,7 +943,7 @@ def build_report(
             _Plan(ds=ds, target=target, group=group, parameters=parameters, folder=folder,
                   name=name, notebooks_dir=notebooks_dir, chapters=chapters,
                   jobs=max(1, int(jobs)), fingerprint=fingerprint, store=store, code=code,
-                  say=say, pdf=pdf, declared=declared)
+                  say=say, pdf=pdf, declared=declared, kernels=kernels)
         )
     finally:
         lock.release()
@@ -867,6 +968,7 @@ class _Plan:
     say: Callable[[str], None]
     pdf: bool = False
     declared: dict[str, set[str]] = field(default_factory=dict)  # chapter -> its parameters
+    kernels: KernelPool | None = None  # kept kernels (batch), see build_report()
 
 
 def _build(plan: _Plan) -> ReportResult:
@@ -894,7 +996,7 @@ def _build(plan: _Plan) -> ReportResult:
         }
         shared_path = tmp / shared.SHARED_FILE
         run = _ChapterRun(_queue_order(chapters, notebooks_dir, folder), notebooks_dir, tmp,
-                          chapter_params, plan.declared, str(shared_path))
+                          chapter_params, plan.declared, str(shared_path), plan.kernels)
         workers = ThreadPoolExecutor(max_workers=min(jobs, len(chapters)))
         futures = [workers.submit(run.worker) for _ in range(min(jobs, len(chapters)))]
         try:
