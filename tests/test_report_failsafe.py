@@ -149,9 +149,11 @@ def test_parameters_must_have_been_injected(tmp_path):
         nbformat.write(nb, path)
         return path
 
-    assert runner._parameters_injected(executed(["parameters"], ["injected-parameters"], []))
-    assert not runner._parameters_injected(executed([], ["injected-parameters"], []))
-    assert not runner._parameters_injected(executed(["parameters"], []))
+    for form in (Path, lambda p: nbformat.read(p, as_version=4)):  # its path, or as read
+        assert runner._parameters_injected(
+            form(executed(["parameters"], ["injected-parameters"], [])))
+        assert not runner._parameters_injected(form(executed([], ["injected-parameters"], [])))
+        assert not runner._parameters_injected(form(executed(["parameters"], [])))
 
 
 # -- issue 5: the fingerprint depends on the store's content, not on when it was built ------

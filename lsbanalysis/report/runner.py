@@ -233,12 +233,15 @@ def check_chapter_notebook(path: Path) -> set[str]:
     return {m.group(1) for c in cells for m in _ASSIGNED.finditer(c.source)}
 
 
-def _parameters_injected(executed: Path) -> bool:
-    """Did papermill inject the parameters right after the cell tagged ``parameters``?"""
-    try:
-        nb = nbformat.read(str(executed), as_version=4)
-    except Exception:
-        return False
+def _parameters_injected(executed: Path | nbformat.NotebookNode) -> bool:
+    """Did papermill inject the parameters right after the cell tagged ``parameters``?
+    (``executed``: the executed notebook, or its path.)"""
+    nb = executed
+    if not isinstance(executed, nbformat.NotebookNode):
+        try:
+            nb = nbformat.read(str(executed), as_version=4)
+        except Exception:
+            return False
     tags = [c.get("metadata", {}).get("tags", []) for c in nb.cells]
     return any(
         PARAMETERS_TAG in before and "injected-parameters" in after
@@ -555,6 +558,8 @@ class _ChapterRun:
         self.done: queue.SimpleQueue = queue.SimpleQueue()
         self.durations: dict[str, float] = {}
         self.errors: dict[str, BaseException] = {}
+        #: chapter -> its executed notebook as papermill wrote it (read again only without it)
+        self.executed: dict[str, nbformat.NotebookNode] = {}
 
     def worker(self) -> None:
         from jupyter_core.utils import run_sync
@@ -585,7 +590,7 @@ class _ChapterRun:
                 if SHARED_PARAMETER in self.declared.get(chapter, ()):
                     params[SHARED_PARAMETER] = self.shared_path
                 try:
-                    seconds = _run_chapter(
+                    seconds, self.executed[chapter] = _run_chapter(
                         self.notebooks_dir / filename,
                         self.tmp / "notebooks" / f"{chapter}.ipynb",
                         self.tmp / "chapters" / chapter,
@@ -626,13 +631,15 @@ class _ChapterRun:
         self.kernels.stop()
 
 
-def _run_chapter(notebook: Path, executed: Path, output_dir: Path, parameters: dict, km) -> float:
-    """Execute one chapter with papermill on the running kernel ``km``; returns seconds."""
+def _run_chapter(notebook: Path, executed: Path, output_dir: Path, parameters: dict, km
+                 ) -> tuple[float, nbformat.NotebookNode]:
+    """Execute one chapter with papermill on the running kernel ``km``; returns the seconds
+    it took and the executed notebook (as written to ``executed``)."""
     import papermill
 
     start = time.perf_counter()
     output_dir.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(
+    nb = papermill.execute_notebook(
         str(notebook),
         str(executed),
         parameters={**parameters, "output_dir": str(output_dir)},
@@ -646,12 +653,12 @@ def _run_chapter(notebook: Path, executed: Path, output_dir: Path, parameters: d
         # and races between the runner's threads.
         output_dir=str(output_dir),
     )
-    if not _parameters_injected(executed):
+    if not _parameters_injected(nb):  # the notebook papermill has just written
         raise ReportError(
             f"papermill heeft de parameters niet in {notebook.name} gezet (geen cel "
             "'injected-parameters' na de cel met de tag 'parameters')."
         )
-    return time.perf_counter() - start
+    return time.perf_counter() - start, nb
 
 
 def _short(text: str, limit: int = 600) -> str:
@@ -1036,9 +1043,10 @@ def _build(plan: _Plan) -> ReportResult:
             for c, f, t in chapters
             if c in errors
         ]
-        read: dict[str, nbformat.NotebookNode] = {}  # each executed notebook read once
+        read: dict[str, nbformat.NotebookNode] = {}  # as papermill returned them
         if not failures:
-            read = {c: nbformat.read(str(tmp / "notebooks" / f"{c}.ipynb"), as_version=4)
+            read = {c: run.executed.get(c)
+                    or nbformat.read(str(tmp / "notebooks" / f"{c}.ipynb"), as_version=4)
                     for c, _, _ in chapters}
             failures = [
                 f
