@@ -907,6 +907,31 @@ def test_render_figure_lays_out_once_and_keeps_the_figure_usable(tmp_path):
     assert again.svg == rendered.svg  # the same figure gives identical files
     assert (tmp_path / "figures" / "kaart.png").read_bytes() == png
 
+    # The PNG is cut from the drawing that made the layout: the size and resolution of
+    # matplotlib's own tight PNG; a text past the canvas edge (which that drawing clips) is
+    # in the PNG all the same.
+    from io import BytesIO
+
+    from PIL import Image
+
+    def sizes(fig) -> tuple[Image.Image, Image.Image]:
+        render_figure(fig, "vergelijk", tmp_path)
+        own = BytesIO()
+        fig.savefig(own, format="png", dpi=150, bbox_inches="tight")
+        return Image.open(tmp_path / "figures" / "vergelijk.png").convert("RGB"), Image.open(own)
+
+    ours, theirs = sizes(figure())
+    assert abs(ours.size[0] - theirs.size[0]) <= 1 and abs(ours.size[1] - theirs.size[1]) <= 1
+    assert round(Image.open(tmp_path / "figures" / "vergelijk.png").info["dpi"][0]) == 150
+    assert ours.getpixel((0, 0)) == (255, 255, 255)  # the padding: background
+    wide = figure()
+    wide.text(1.02, 0.5, "buiten het doek", color="red")
+    ours, theirs = sizes(wide)
+    assert abs(ours.size[0] - theirs.size[0]) <= 1 and abs(ours.size[1] - theirs.size[1]) <= 1
+    red = [x for x in range(ours.size[0]) for y in range(0, ours.size[1], 2)
+           if ours.getpixel((x, y))[0] > 200 and ours.getpixel((x, y))[1] < 90]
+    assert len(red) > 50 and max(red) > ours.size[0] - 0.3 * 150  # up to the right edge
+
 
 def test_code_digest_follows_cells_and_package_not_outputs(tmp_path):
     notebooks, package = tmp_path / "nb", tmp_path / "pkg"
