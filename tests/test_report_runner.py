@@ -491,7 +491,7 @@ def test_error_output_in_executed_notebook_counts_as_failure(tmp_path):
     )
     path = tmp_path / "x.ipynb"
     nbformat.write(nb, path)
-    failure = runner._error_outputs("x", "x.ipynb", "X", path)
+    failure = runner._error_outputs("x", "x.ipynb", "X", path, nb)
     assert failure is not None and failure.cell == 3  # 1-based, without the injected cell
     assert "`1 / 0`" in failure.text and "ZeroDivisionError: division by zero" in failure.text
 

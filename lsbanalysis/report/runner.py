@@ -233,15 +233,8 @@ def check_chapter_notebook(path: Path) -> set[str]:
     return {m.group(1) for c in cells for m in _ASSIGNED.finditer(c.source)}
 
 
-def _parameters_injected(executed: Path | nbformat.NotebookNode) -> bool:
-    """Did papermill inject the parameters right after the cell tagged ``parameters``?
-    (``executed``: the executed notebook, or its path.)"""
-    nb = executed
-    if not isinstance(executed, nbformat.NotebookNode):
-        try:
-            nb = nbformat.read(str(executed), as_version=4)
-        except Exception:
-            return False
+def _parameters_injected(nb: nbformat.NotebookNode) -> bool:
+    """Did papermill inject the parameters right after the cell tagged ``parameters``?"""
     tags = [c.get("metadata", {}).get("tags", []) for c in nb.cells]
     return any(
         PARAMETERS_TAG in before and "injected-parameters" in after
@@ -735,10 +728,9 @@ def _describe(
 
 
 def _error_outputs(chapter: str, filename: str, title: str, executed: Path,
-                   nb: nbformat.NotebookNode | None = None) -> _Failure | None:
-    """A failure for the first output of type 'error' in an executed notebook (``nb``, read
-    from ``executed`` when not given), if any."""
-    nb = nb if nb is not None else nbformat.read(str(executed), as_version=4)
+                   nb: nbformat.NotebookNode) -> _Failure | None:
+    """A failure for the first output of type 'error' in executed notebook ``nb`` (written
+    to ``executed``), if any."""
     for index, cell in enumerate(nb.cells):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
@@ -1043,11 +1035,8 @@ def _build(plan: _Plan) -> ReportResult:
             for c, f, t in chapters
             if c in errors
         ]
-        read: dict[str, nbformat.NotebookNode] = {}  # as papermill returned them
+        read = run.executed  # every chapter's, as papermill returned it, when none failed
         if not failures:
-            read = {c: run.executed.get(c)
-                    or nbformat.read(str(tmp / "notebooks" / f"{c}.ipynb"), as_version=4)
-                    for c, _, _ in chapters}
             failures = [
                 f
                 for f in (
@@ -1099,8 +1088,7 @@ def _build(plan: _Plan) -> ReportResult:
             store_built_at=ds.manifest.get("built_at"),
             git_commit=git_commit(),
         )
-        executed = [(c, t, read.get(c) or tmp / "notebooks" / f"{c}.ipynb")
-                    for c, _, t in chapters]
+        executed = [(c, t, read[c]) for c, _, t in chapters]
         executed[1:1] = exports.sections
         _write_text(tmp / REPORT_FILE, assemble_html(executed, context))
         assemble_seconds = time.perf_counter() - t_assemble
